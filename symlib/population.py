@@ -79,9 +79,22 @@ class Stacked:
 
     def call(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """Logits ``(P, B, classes)`` for inputs ``x (P, B, ...)``, member ``i`` on ``x[i]``."""
-        def one(p, b, xb):
-            return functional_call(self.base, (p, b), (xb,))
-        return vmap(one)(params, buffers, x)
+        return vmapped_call(self.base, params, buffers, x)
+
+
+def vmapped_call(base: nn.Module, params: Mapping[str, torch.Tensor], buffers: Mapping[str, torch.Tensor],
+                 x: torch.Tensor, in_dim_x: int | None = 0) -> torch.Tensor:
+    """``base`` evaluated with member ``i``'s ``params``/``buffers`` (stacked ``(P, ...)``) on ``x[i]``
+    (``in_dim_x=0``) or on the shared ``x`` (``in_dim_x=None``); returns ``(P, ...)``.
+
+    A population of one skips ``vmap``: the same arithmetic, ~1.8x faster on a CPU, where vmap's
+    batching rules turn each convolution into a grouped one even for ``P = 1``."""
+    if next(iter(params.values())).shape[0] == 1:
+        xb = x[0] if in_dim_x == 0 else x
+        one = functional_call(base, ({k: v[0] for k, v in params.items()}, {k: v[0] for k, v in buffers.items()}),
+                              (xb,))
+        return one.unsqueeze(0)
+    return vmap(lambda p, b, xb: functional_call(base, (p, b), (xb,)), in_dims=(0, 0, in_dim_x))(params, buffers, x)
 
 
 def train_population(make_model: Callable[[Member], nn.Module], members: Sequence[Member], X: torch.Tensor,
@@ -240,7 +253,7 @@ def evaluate_states(make_model: Callable[[], nn.Module], states: Sequence[Mappin
         cor = torch.zeros(len(group), dtype=torch.float64)
         for i in range(0, len(X), batch_size):
             xb, yb = X[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
-            logits = vmap(lambda p, b: functional_call(base, (p, b), (xb,)))(params, buffers)
+            logits = vmapped_call(base, params, buffers, xb, in_dim_x=None)
             per = vmap(smoothed_cross_entropy, in_dims=(0, None, 0))(logits, yb, ls)
             tot += per.double().cpu() * len(yb)
             cor += (logits.argmax(-1) == yb).sum(-1).double().cpu()

@@ -58,13 +58,16 @@ def test_population_member_equals_the_member_trained_alone(variant, optimizer):
         torch.testing.assert_close(torch.tensor(res["history"]["train_loss"]), torch.tensor(hist["train_loss"]),
                                    rtol=1e-4, atol=1e-5)
         assert res["history"]["train_acc"] == pytest.approx(hist["train_acc"], abs=1 / len(X) + 1e-9)
-    # vectorised evaluation of states with different buffers agrees with the plain one
-    losses, accs = evaluate_states(lambda: make(members[0]), [r["final"] for r in out], X, y, device="cpu")
-    for member, r, loss, acc in zip(members, out, losses, accs):
-        model = make(member)
-        model.load_state_dict(r["final"])
-        ref_loss, ref_acc = evaluate(model, X, y)
-        assert loss == pytest.approx(ref_loss, rel=1e-5) and acc == pytest.approx(ref_acc)
+    # vectorised evaluation of states with different buffers agrees with the plain one, whether the states
+    # go one at a time (the vmap-free path) or three at once (vmap)
+    for chunk in (1, 3):
+        losses, accs = evaluate_states(lambda: make(members[0]), [r["final"] for r in out], X, y, chunk=chunk,
+                                       device="cpu")
+        for member, r, loss, acc in zip(members, out, losses, accs):
+            model = make(member)
+            model.load_state_dict(r["final"])
+            ref_loss, ref_acc = evaluate(model, X, y)
+            assert loss == pytest.approx(ref_loss, rel=1e-5) and acc == pytest.approx(ref_acc)
 
 
 def test_diverging_member_is_flagged_and_does_not_disturb_the_others():
