@@ -2,14 +2,16 @@
 
     .venv/bin/python benchmarks/population.py [--members 16] [--widths 16 32 64] [--images 2048] [--device auto]
 
-Both arms run the same code (``symlib.population.train_population``): the baseline trains the members one
-by one (a population of 1), the population arm all at once. Training FLOPs are counted as 3x the forward
+Three arms, the same training code (``symlib.population``): *one at a time* trains the members one by one in
+this process (a population of 1, which skips vmap), *population* all at once with vmap, and, on a CPU,
+*workers*, ``train_members``' CPU route: each member alone on one thread, one worker process per core. Training FLOPs are counted as 3x the forward
 FLOPs of every conv and linear layer (2 per multiply-add), measured with forward hooks; the peak is a
 4096x4096 fp32 ``torch.mm`` on the same device. Run on an otherwise idle machine.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 
@@ -18,6 +20,9 @@ from torch import nn
 
 from symlib.data import cifar_augment
 from symlib.models import ZooCNN, ZooCNNConfig
+from symlib import population
+from symlib.experiments.zoo import build_model
+from symlib.parallel import cpu_workers
 from symlib.population import Member, train_population
 from symlib.train import TrainConfig, resolve_device
 
@@ -90,6 +95,15 @@ def main() -> None:
 
     t_single = sum(timed([m]) for m in members[:args.baseline_members]) / args.baseline_members
     t_pop = timed(members) / args.members
+    t_workers = None
+    if dev.type == "cpu":
+        monkey = population.IN_PROCESS_BELOW
+        population.IN_PROCESS_BELOW = 0  # time the worker processes even when the job is small
+        t0 = time.perf_counter()
+        population.train_members(functools.partial(build_model, cfg), members, X, y, augment=cifar_augment,
+                                 device="cpu", progress=False)
+        t_workers = (time.perf_counter() - t0) / args.members
+        population.IN_PROCESS_BELOW = monkey
     peak = gemm_peak(dev)
     res = {
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
@@ -103,6 +117,11 @@ def main() -> None:
         "achieved_gflops_one_at_a_time": flops_per_member / t_single / 1e9,
         "achieved_gflops_population": flops_per_member / t_pop / 1e9,
     }
+    if t_workers is not None:
+        res.update(workers=cpu_workers(), workers_s_per_member=t_workers, speedup_workers=t_single / t_workers,
+                   members_per_hour_workers=3600 / t_workers,
+                   achieved_gflops_workers=flops_per_member / t_workers / 1e9)
+        res["fraction_of_gemm_peak_workers"] = res["achieved_gflops_workers"] / res["gemm_peak_gflops"]
     res["fraction_of_gemm_peak_population"] = res["achieved_gflops_population"] / res["gemm_peak_gflops"]
     res["fraction_of_gemm_peak_one_at_a_time"] = res["achieved_gflops_one_at_a_time"] / res["gemm_peak_gflops"]
     for k, v in res.items():

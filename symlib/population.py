@@ -29,11 +29,14 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
+from .parallel import run_jobs
 from .seeding import torch_generator
 from .train import TrainConfig, resolve_device
 
 BETAS, EPS = (0.9, 0.999), 1e-8
 MOMENTUM = 0.9  # symlib.train's SGD
+#: CPU training of fewer image-epochs than this (~100 s on one core) stays in this process, still on one thread
+IN_PROCESS_BELOW = 100_000
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,48 @@ def train_population(make_model: Callable[[Member], nn.Module], members: Sequenc
         if not active:
             break
     bar.close()
+    return out
+
+
+_TASK: dict[str, Any] = {}
+
+
+def _set_task(make_model, X, y, augment) -> None:
+    _TASK.update(make_model=make_model, X=X, y=y, augment=augment)
+
+
+def _train_alone(member: Member) -> dict:
+    return train_population(_TASK["make_model"], [member], _TASK["X"], _TASK["y"], augment=_TASK["augment"],
+                            device="cpu", progress=False)[0]
+
+
+def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[Member], X: torch.Tensor,
+                  y: torch.Tensor, *, augment: Callable | None = None, device: str = "auto", population: int = 64,
+                  progress: bool = True, desc: str = "members trained") -> list[dict]:
+    """:func:`train_population`'s results for ``members``, by the faster route for the device.
+
+    CUDA: vectorised populations of up to ``population`` members of similar epochs (so they leave together).
+    CPU: vmap turns every convolution into a slower grouped one (``benchmarks/population.py``: 0.56x), so each
+    member trains alone on one thread, one worker process per core (:func:`symlib.parallel.run_jobs`), longest
+    first. A member's result is the same either way up to float rounding. On a CPU ``make_model`` and
+    ``augment`` must be picklable (module-level functions or ``functools.partial`` of them).
+    """
+    order = sorted(range(len(members)), key=lambda i: (-members[i].train.epochs, i))
+    out: list[dict | None] = [None] * len(members)
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        chunks = [order[c:c + population] for c in range(0, len(order), population)]
+        for ids in tqdm(chunks, desc=desc, disable=not progress, unit="population"):
+            for i, r in zip(ids, train_population(make_model, [members[i] for i in ids], X, y, augment=augment,
+                                                  device=str(dev), progress=False)):
+                out[i] = r
+        return out
+    # starting worker processes costs ~5-10 s each time (import torch, ship X): not worth it for a few seconds' work
+    small = sum(m.train.epochs for m in members) * len(X) < IN_PROCESS_BELOW
+    res = run_jobs(_train_alone, [members[i] for i in order], initializer=_set_task,
+                   initargs=(make_model, X, y, augment), workers=1 if small else None, desc=desc, progress=progress)
+    for i, r in zip(order, res):
+        out[i] = r
     return out
 
 

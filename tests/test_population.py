@@ -94,3 +94,42 @@ def test_population_rejects_what_it_cannot_vectorise():
     widths = iter([WIDTHS, (8, 16, 32)])
     with pytest.raises(ValueError, match="module structure"):
         train_population(lambda mem: ZooCNN(ZooCNNConfig(widths=next(widths))), m[:2], X, y, progress=False)
+
+
+def _square_or_fail(x):
+    if x < 0:
+        raise ValueError(f"negative job {x}")
+    return x * x, torch.get_num_threads()
+
+
+def test_run_jobs_keeps_job_order_runs_single_threaded_and_reports_failures():
+    from symlib.parallel import run_jobs
+    threads = torch.get_num_threads()
+    jobs = [3, 1, 4, 1, 5]
+    for workers in (1, 2):
+        out = run_jobs(_square_or_fail, jobs, workers=workers, progress=False)
+        assert [r for r, _ in out] == [9, 1, 16, 1, 25]
+        assert {t for _, t in out} == {1}  # every job on one thread, whatever the number of workers
+    assert torch.get_num_threads() == threads  # the in-process route restores the caller's threads
+    with pytest.raises(ValueError, match="negative job -2"):
+        run_jobs(_square_or_fail, [1, -2], workers=2, progress=False)
+
+
+def test_train_members_cpu_workers_give_the_population_result(monkeypatch):
+    """The CPU route (one member per worker process, one thread each) against one vectorised population."""
+    import functools
+
+    import symlib.population as population
+    from symlib.experiments import zoo
+    monkeypatch.setattr(population, "IN_PROCESS_BELOW", 0)  # force worker processes for this tiny job
+    X, y = _data(64)
+    mcfg = ZooCNNConfig(widths=WIDTHS, variant="sigma_asym")
+    members = [dataclasses.replace(m, arch={}) for m in _members("sgd")]
+    workers = population.train_members(functools.partial(zoo.build_model, mcfg), members, X, y,
+                                       augment=cifar_augment, device="cpu", progress=False)
+    together = train_population(lambda m: ZooCNN(mcfg), members, X, y, augment=cifar_augment, device="cpu",
+                                progress=False)
+    for a, b in zip(workers, together):
+        assert a["history"]["epoch"] == b["history"]["epoch"]
+        for name in b["final"]:
+            torch.testing.assert_close(a["final"][name], b["final"][name], rtol=1e-4, atol=1e-5, msg=name)

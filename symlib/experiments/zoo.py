@@ -7,7 +7,9 @@ CIFAR recipe the paper used: SGD with momentum 0.9, batch 512, a linear warm-up 
 translations and Cutout drawn per image. Member ``i`` gets the *same* hyper-parameters and seeds in every
 variant (a paired design, our choice), so variant differences are not sampling noise.
 
-Members of a variant are trained as populations (:mod:`symlib.population`). The weights (initial and final,
+Members are trained by :func:`symlib.population.train_members`: vectorised populations on a GPU, one member
+per core and thread on a CPU (the faster route there).
+The weights (initial and final,
 fixed buffers included) are written to ``<zoo root>/<scale>/<config hash>/<variant>/member_XXXX.npz`` with an
 ``index.csv`` beside them: plain NumPy + CSV, loadable without symlib. The zoo root is ``$SYMLIB_ZOO``, else
 ``zoo/`` at the project root (git-ignored: weights are regenerable). The committed result
@@ -15,6 +17,7 @@ fixed buffers included) are written to ``<zoo root>/<scale>/<config hash>/<varia
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -23,12 +26,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from .. import params, results
 from ..data import cifar_augment, load_cifar10
 from ..models import ZooCNN, ZooCNNConfig, trainable_parameters
-from ..population import Member, evaluate_states, train_population
+from ..parallel import cpu_workers
+from ..population import Member, evaluate_states, train_members
 from ..seeding import derive_seed, numpy_rng
 from ..train import TrainConfig, resolve_device
 
@@ -41,10 +44,12 @@ _PAPER = dict(widths=[16, 32, 64], n_members=300, train_size=50000, test_size=10
 PRESETS: dict[str, dict[str, Any]] = {
     # Table 8 verbatim; 300 members per variant as in the MLI experiment (Appendix E.4); a GPU box
     "paper": _PAPER,
-    # 2 CPU cores, <= 25 min for the whole zoo: half width, 2,000 training images, 2-6 epochs, batch 128;
-    # training losses measured on a fixed 300-image subset (the MLI curves evaluate 25 points per member)
-    "small": {**_PAPER, "widths": [8, 16, 32], "n_members": 50, "train_size": 2000, "test_size": 2000,
-              "eval_train_size": 300, "batch_size": 128, "epochs_min": 2, "epochs_max": 6},
+    # 2 CPU cores, <= 25 min for the whole zoo: half width, 1,600 training images, RandInt(2, 6) epochs at
+    # batch 32, i.e. 100-300 SGD steps per member (batch 128 on 2,000 images for 2-6 epochs gave 32-96 steps
+    # and members at 17-21 % test accuracy); training losses measured on a fixed 300-image subset of the
+    # training images (the MLI curves evaluate 25 points per member), test metrics on 1,000 test images
+    "small": {**_PAPER, "widths": [8, 16, 32], "n_members": 50, "train_size": 1600, "test_size": 1000,
+              "eval_train_size": 300, "batch_size": 32, "epochs_min": 2, "epochs_max": 6},
     # nbval: a few members on a few hundred images
     "ci": {**_PAPER, "widths": [8, 16, 16], "n_members": 3, "train_size": 256, "test_size": 256,
            "eval_train_size": 128, "batch_size": 64, "epochs_min": 1, "epochs_max": 2},
@@ -57,13 +62,6 @@ def configure(namespace: Mapping[str, Any]) -> dict[str, Any]:
     if not 1 <= cfg["epochs_min"] <= cfg["epochs_max"]:
         raise params.ParameterError(f"need 1 <= epochs_min <= epochs_max, got {cfg['epochs_min']}, {cfg['epochs_max']}")
     return cfg
-
-
-def population_size(device: torch.device) -> int:
-    """Members trained at once. On a CPU, vmap turns every conv into a grouped conv that runs slower than the
-    members one after another (benchmarks/population.py: 0.56x on 2 cores), so CPUs train one at a time; a
-    GPU batches 64. Results do not depend on it (a population member equals the member trained alone)."""
-    return 64 if device.type == "cuda" else 1
 
 
 def zoo_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,49 +121,48 @@ def load_member(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, to
     return init, (final or None)
 
 
+def build_model(mcfg: ZooCNNConfig, member: Member | None = None) -> ZooCNN:
+    """A zoo CNN of architecture ``mcfg`` (module-level, so ``functools.partial(build_model, mcfg)`` pickles
+    for CPU worker processes)."""
+    return ZooCNN(mcfg)
+
+
 def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> dict[str, Any]:
-    """Train the zoo, write the weights and the index, return the JSON-able summary."""
+    """Train the zoo, write the weights and the index, return the JSON-able summary.
+
+    Training goes through :func:`symlib.population.train_members`: populations of 64 on a GPU, one member per
+    core and thread on a CPU. Train loss (with the member's label smoothing) and accuracy are measured on the
+    fixed ``eval_train`` subset without augmentation, test loss and accuracy on the test subset."""
     dev = resolve_device(device)
     train_ds, eval_ds, test_ds = data(cfg)
     out_dir = zoo_dir(cfg)
     hps = [sample_hyperparameters(cfg, i) for i in range(cfg["n_members"])]
-    rows, timing = [], {}
-    bar = tqdm(total=len(VARIANTS) * len(hps), desc="zoo members trained", disable=not progress)
+    rows, t0 = [], time.perf_counter()
     for variant in VARIANTS:
         mcfg = model_config(cfg, variant)
-        make = lambda m, mcfg=mcfg: ZooCNN(mcfg)  # noqa: E731
         (out_dir / variant).mkdir(parents=True, exist_ok=True)
-        # population chunks of similar length: sort by epochs so members leave a chunk together
-        order = sorted(range(len(hps)), key=lambda i: (hps[i]["epochs"], i))
-        t0 = time.perf_counter()
-        size = population_size(dev)
-        for c0 in range(0, len(order), size):
-            ids = order[c0:c0 + size]
-            res = train_population(make, [member(cfg, hps[i]) for i in ids], train_ds.X, train_ds.y,
-                                   augment=cifar_augment, device=str(dev), progress=False)
-            finals = [r["final"] for r in res if r["final"] is not None]
-            ls = [hps[i]["label_smoothing"] for i, r in zip(ids, res) if r["final"] is not None]
-            tr = evaluate_states(lambda: ZooCNN(mcfg), finals, eval_ds.X, eval_ds.y, ls, device=str(dev))
-            te = evaluate_states(lambda: ZooCNN(mcfg), finals, test_ds.X, test_ds.y, device=str(dev))
-            k = 0
-            for i, r in zip(ids, res):
-                path = out_dir / variant / f"member_{i:04d}.npz"
-                _save_member(path, r["init"], r["final"])
-                metrics = {"train_loss": None, "train_acc": None, "test_loss": None, "test_acc": None}
-                if r["final"] is not None:
-                    metrics = {"train_loss": tr[0][k], "train_acc": tr[1][k], "test_loss": te[0][k],
-                               "test_acc": te[1][k]}
-                    k += 1
-                rows.append({"variant": variant, "member": i, "file": f"{variant}/{path.name}", **hps[i],
-                             "diverged": bool(r["diverged"]), **metrics, "history": r["history"]})
-            bar.update(len(ids))
-            bar.set_postfix(variant=variant, epochs=hps[ids[-1]]["epochs"])
-        timing[variant] = time.perf_counter() - t0
-    bar.close()
+        res = train_members(functools.partial(build_model, mcfg), [member(cfg, hp) for hp in hps], train_ds.X,
+                            train_ds.y, augment=cifar_augment, device=str(dev), progress=progress,
+                            desc=f"zoo: {variant} members trained")
+        ok = [k for k, r in enumerate(res) if r["final"] is not None]
+        finals = [res[k]["final"] for k in ok]
+        tr = evaluate_states(functools.partial(build_model, mcfg), finals, eval_ds.X, eval_ds.y,
+                             [hps[k]["label_smoothing"] for k in ok], device=str(dev))
+        te = evaluate_states(functools.partial(build_model, mcfg), finals, test_ds.X, test_ds.y, device=str(dev))
+        metrics = {k: {"train_loss": a, "train_acc": b, "test_loss": c, "test_acc": d}
+                   for k, a, b, c, d in zip(ok, *tr, *te)}
+        for i, (hp, r) in enumerate(zip(hps, res)):
+            path = out_dir / variant / f"member_{i:04d}.npz"
+            _save_member(path, r["init"], r["final"])
+            m = metrics.get(i, {"train_loss": None, "train_acc": None, "test_loss": None, "test_acc": None})
+            rows.append({"variant": variant, "member": i, "file": f"{variant}/{path.name}", **hp,
+                         "diverged": bool(r["diverged"]), **m, "history": r["history"]})
     index = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in rows])
     index.to_csv(out_dir / "index.csv", index=False)
     n_trainable = {v: trainable_parameters(ZooCNN(model_config(cfg, v))) for v in VARIANTS}
-    return {"members": rows, "train_time_s": timing, "trainable_parameters": n_trainable,
+    return {"members": rows, "train_time_s": time.perf_counter() - t0, "trainable_parameters": n_trainable,
+            "route": "GPU populations of 64" if dev.type == "cuda" else
+                     f"CPU, each member alone on one thread, up to {cpu_workers()} at once",
             "zoo_dir": str(out_dir.relative_to(results.PROJECT_ROOT) if out_dir.is_relative_to(results.PROJECT_ROOT)
                            else out_dir),
             "data": {"train": len(train_ds), "eval_train": len(eval_ds), "test": len(test_ds)}}
