@@ -30,7 +30,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
 from .parallel import run_jobs
-from .seeding import torch_generator
+from .seeding import seeded, torch_generator
 from .train import TrainConfig, resolve_device
 
 BETAS, EPS = (0.9, 0.999), 1e-8
@@ -61,9 +61,7 @@ def smoothed_cross_entropy(logits: torch.Tensor, y: torch.Tensor, label_smoothin
 
 def build_member(make_model: Callable[[Member], nn.Module], member: Member) -> nn.Module:
     """``make_model(member)`` under ``torch.manual_seed(member.init_seed)`` (global RNG state restored)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(member.init_seed)
-        return make_model(member)
+    return seeded(lambda: make_model(member), member.init_seed)
 
 
 class Stacked:

@@ -8,9 +8,12 @@ built-in string hashing is salted per process and must never be used for this.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
+
+T = TypeVar("T")
 
 
 def derive_seed(seed: int, *keys: object) -> int:
@@ -35,3 +38,11 @@ def torch_generator(seed: int, *keys: object) -> torch.Generator:
     g.manual_seed(derive_seed(seed, *keys))
     return g
 
+
+
+def seeded(build: Callable[[], T], seed: int) -> T:
+    """``build()`` run under ``torch.manual_seed(seed)``, e.g. a network's default initialisation; the global
+    torch RNG state is restored afterwards, so the caller's random stream is untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()

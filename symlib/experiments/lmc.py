@@ -23,7 +23,7 @@ from ..data import load_mnist, train_val_split
 from ..interpolation import interpolation_curve, max_barrier, midpoint_barrier
 from ..models import MLP, MLPConfig
 from ..permutation import apply_permutation, mlp_spec, weight_matching
-from ..seeding import derive_seed
+from ..seeding import derive_seed, seeded
 from ..train import TrainConfig, evaluate, resolve_device, train
 
 NAME = "lmc"
@@ -93,9 +93,8 @@ def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> 
         arch_seed = derive_seed(seed, NAME, "arch", variant, k)
         states, losses = [], []
         for member in (0, 1):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(derive_seed(seed, NAME, "init", variant, k, member))
-                model = MLP(mlp_config(cfg, variant, arch_seed))
+            model = seeded(lambda: MLP(mlp_config(cfg, variant, arch_seed)),
+                           derive_seed(seed, NAME, "init", variant, k, member))
             t0 = time.perf_counter()
             hist = train(model, train_ds.X, train_ds.y, train_config(cfg), device=str(dev),
                          seed=derive_seed(seed, NAME, "data_order", variant, k, member),

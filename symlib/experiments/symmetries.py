@@ -35,7 +35,7 @@ from .. import params, results
 from ..data import load_mnist
 from ..layers import FiGLU, WAsymConv2d, WAsymLinear, distinct_row_mask
 from ..models import MLP, MLPConfig
-from ..seeding import derive_seed, numpy_rng
+from ..seeding import derive_seed, numpy_rng, seeded
 from ..symmetry import (ReLUMLP, circulant_F, computation_dag, count_automorphisms, diagonal_equivariances,
                         elementwise_numpy, figlu_equivariances, mlp_masks, permutation_equivariances,
                         permute_hidden, rescale_hidden, symmetrised_F, zero_column_F)
@@ -89,12 +89,6 @@ def build(cfg: Mapping[str, Any], family: str, variant: str, arch_seed: int, kap
     return ReLUMLP(dims, variant, n_fix=cfg["n_fix"], kappa=kappa, figlu_scale=figlu_scale, arch_seed=arch_seed)
 
 
-def _seeded(fn, seed: int):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return fn()
-
-
 @torch.no_grad()
 def _compare(model: nn.Module, other: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
     """(max |Δ logits|, accuracy of ``other``, fraction of changed predictions) in float64."""
@@ -118,7 +112,7 @@ def function_change_rows(cfg, x, y, train_ds) -> list[dict]:
     for family in FAMILIES:
         for variant in VARIANTS:
             arch_seed = derive_seed(seed, NAME, family, variant, "arch")
-            model = _seeded(lambda: build(cfg, family, variant, arch_seed), derive_seed(seed, NAME, family, variant, "init"))
+            model = seeded(lambda: build(cfg, family, variant, arch_seed), derive_seed(seed, NAME, family, variant, "init"))
             for state in ("random init", "trained"):
                 hist = None
                 if state == "trained":
@@ -145,7 +139,7 @@ def _sweep(cfg, x, y, variant: str, grid, key: str) -> dict:
         ch = []
         for k in range(cfg["n_trials"]):
             arch = derive_seed(seed, NAME, "sweep", key, var, tag, k)
-            model = _seeded(lambda: build(cfg, "mlp", var, arch, kappa=kappa, figlu_scale=figlu_scale),
+            model = seeded(lambda: build(cfg, "mlp", var, arch, kappa=kappa, figlu_scale=figlu_scale),
                             derive_seed(seed, NAME, "sweep_init", key, var, tag, k)).double()
             ch.append(_compare(model, permute_hidden(model, derive_seed(seed, NAME, "sweep_perm", key, var, tag, k)),
                                x, y)[0])
