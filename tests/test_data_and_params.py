@@ -70,3 +70,16 @@ def test_notebook_wrapper_rejects_undeclared_parameters(tmp_path):
     assert not (tmp_path / "out.ipynb").exists()
     assert notebook.parse_value("3") == 3 and notebook.parse_value("[64, 8]") == [64, 8]
     assert notebook.parse_value("1e-3") == 1e-3 and notebook.parse_value("small") == "small"
+
+
+def test_figure6_threshold_follows_the_stated_rule():
+    from symlib.experiments import appendix_a
+    small = appendix_a.configure({"scale": "small"})
+    assert small["grid_threshold"] is None  # no fixed threshold: a fraction of the standard run's accuracy
+    assert appendix_a.threshold(small, 0.30) == pytest.approx(small["grid_threshold_of_standard"] * 0.30)
+    assert appendix_a.threshold(appendix_a.configure({"scale": "paper"}), 0.30) == 0.70  # the paper's 70 %
+    assert appendix_a.threshold(appendix_a.configure({"scale": "small", "grid_threshold": 0.5}), 0.3) == 0.5
+    for bad in (1.5, 0.0, "0.3", True):
+        with pytest.raises(params.ParameterError, match="grid_threshold must be a training accuracy"):
+            appendix_a.configure({"scale": "small", "grid_threshold": bad})
+

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 import numpy as np
@@ -22,7 +23,7 @@ from .. import params, results
 from ..data import cifar_augment
 from ..interpolation import interpolate_state, midpoint_barrier
 from ..models import ZooCNN, ZooCNNConfig, trainable_parameters
-from ..population import Member, evaluate_states, train_population
+from ..population import Member, evaluate_states, train_members
 from ..seeding import derive_seed
 from ..train import TrainConfig, resolve_device
 from . import zoo
@@ -36,15 +37,15 @@ PAPER = {"zoo_distance": {"standard": 0.0034, "w_asym": 0.0051},
          "figure6_epochs_to_70": {"standard": 11, "most asymmetric": 72}}
 
 _GRID = dict(grid_fractions=[0.125, 0.25, 0.5], grid_kappas=[0.25, 0.5, 1.0, 2.0], grid_lr=0.1, grid_weight_decay=5e-4,
-             grid_label_smoothing=0.1)
+             grid_label_smoothing=0.1, grid_threshold=None, grid_threshold_of_standard=0.8)
 PRESETS = {
     "paper": {**zoo.PRESETS["paper"], **_GRID, "n_pairs": 50, "n_alpha": 25, "grid_epochs": 80, "grid_threshold": 0.70},
     # widths (8, 16, 32): 1/8 of 8 input channels is one filter, too few for 16 distinct mask rows
     "small": {**zoo.PRESETS["small"], **_GRID, "grid_fractions": [0.25, 0.375, 0.5], "grid_kappas": [0.25, 1.0, 2.0],
               "n_pairs": 10, "n_alpha": 11,
-              "grid_epochs": 6, "grid_threshold": 0.35},
+              "grid_epochs": 10},
     "ci": {**zoo.PRESETS["ci"], **_GRID, "grid_fractions": [0.25], "grid_kappas": [0.5, 2.0], "n_pairs": 1,
-           "n_alpha": 5, "grid_epochs": 2, "grid_threshold": 0.15},
+           "n_alpha": 5, "grid_epochs": 2},
 }
 
 
@@ -52,6 +53,10 @@ def configure(namespace: Mapping[str, Any]) -> dict[str, Any]:
     cfg = params.resolve(PRESETS, params.notebook_parameters(namespace))
     if cfg["n_alpha"] < 3 or cfg["n_alpha"] % 2 == 0:
         raise params.ParameterError(f"n_alpha must be odd and >= 3 (α = 0.5 on the grid), got {cfg['n_alpha']}")
+    thr = cfg["grid_threshold"]
+    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 < thr <= 1):
+        raise params.ParameterError(f"grid_threshold must be a training accuracy in (0, 1] or None (then "
+                                    f"grid_threshold_of_standard × the standard run's final accuracy), got {thr!r}")
     return cfg
 
 
@@ -90,38 +95,44 @@ def distances_and_barriers(cfg, zrec, device) -> list[dict]:
     return rows
 
 
-def training_speed(cfg, device) -> list[dict]:
+def _grid_model(widths: tuple[int, ...], arch_seed: int, member: Member) -> ZooCNN:
+    return ZooCNN(ZooCNNConfig(widths=widths, arch_seed=arch_seed, **member.arch))
+
+
+def threshold(cfg: Mapping[str, Any], standard_final_acc: float) -> float:
+    """Figure 6's training-accuracy threshold: ``grid_threshold`` if set (the paper: 0.70), else
+    ``grid_threshold_of_standard`` × the standard CNN's last-epoch training accuracy under the same recipe
+    (our rule for budgets where no fixed 70 % is reachable: an accuracy the standard CNN gets to well before
+    its last epoch, as it reaches 70 % at epoch 11 of 80 in the paper)."""
+    if cfg["grid_threshold"] is not None:
+        return float(cfg["grid_threshold"])
+    return float(cfg["grid_threshold_of_standard"] * standard_final_acc)
+
+
+def training_speed(cfg, device) -> dict:
     """Figure 6: one recipe, a grid of (fixed-filter fraction, κ) plus the standard CNN, epochs to threshold."""
     train_ds, _, _ = zoo.data(cfg)
     recipe = TrainConfig(epochs=cfg["grid_epochs"], batch_size=cfg["batch_size"], lr=cfg["grid_lr"],
                          weight_decay=cfg["grid_weight_decay"], optimizer="sgd", schedule="linear",
                          warmup_epochs=min(2.0, 0.2 * cfg["grid_epochs"]), label_smoothing=cfg["grid_label_smoothing"])
     seed = cfg["seed"]
-    arch_seed = derive_seed(seed, NAME, "grid arch")
-
-    def make(m: Member) -> ZooCNN:
-        return ZooCNN(ZooCNNConfig(widths=tuple(cfg["widths"]), arch_seed=arch_seed, **m.arch))
-
     common = dict(init_seed=derive_seed(seed, NAME, "grid init"), data_seed=derive_seed(seed, NAME, "grid data"),
                   train=recipe)
-    grid = [Member(**common, arch={"variant": "w_asym", "n_fix_fraction": f, "kappa": k})
-            for f in cfg["grid_fractions"] for k in cfg["grid_kappas"]]
-    runs = [(Member(**common, arch={"variant": "standard"}), None)]
-    out = train_population(make, [runs[0][0]], train_ds.X, train_ds.y, augment=cifar_augment, device=device,
-                           desc="Figure 6: standard")
-    rows = [{"variant": "standard", "n_fix_fraction": 0.0, "kappa": 0.0, **_speed(out[0], cfg)}]
-    out = train_population(make, grid, train_ds.X, train_ds.y, augment=cifar_augment, device=device,
-                           desc="Figure 6: W-Asym grid")
-    for m, r in zip(grid, out):
-        rows.append({"variant": "w_asym", "n_fix_fraction": m.arch["n_fix_fraction"], "kappa": m.arch["kappa"],
-                     **_speed(r, cfg)})
-    return rows
-
-
-def _speed(res: dict, cfg) -> dict:
-    acc = res["history"]["train_acc"]
-    hit = [e for e, a in zip(res["history"]["epoch"], acc) if a >= cfg["grid_threshold"]]
-    return {"train_acc": acc, "diverged": res["diverged"], "epochs_to_threshold": hit[0] if hit else None}
+    members = [Member(**common, arch={"variant": "standard"})] + [
+        Member(**common, arch={"variant": "w_asym", "n_fix_fraction": f, "kappa": k})
+        for f in cfg["grid_fractions"] for k in cfg["grid_kappas"]]
+    make = functools.partial(_grid_model, tuple(cfg["widths"]), derive_seed(seed, NAME, "grid arch"))
+    out = train_members(make, members, train_ds.X, train_ds.y, augment=cifar_augment, device=device,
+                        desc="Figure 6: standard + W-Asym grid")
+    thr = threshold(cfg, out[0]["history"]["train_acc"][-1])
+    rows = []
+    for m, r in zip(members, out):
+        acc = r["history"]["train_acc"]
+        hit = [e for e, a in zip(r["history"]["epoch"], acc) if a >= thr]
+        rows.append({"variant": m.arch["variant"], "n_fix_fraction": m.arch.get("n_fix_fraction", 0.0),
+                     "kappa": m.arch.get("kappa", 0.0), "train_acc": acc, "diverged": r["diverged"],
+                     "epochs_to_threshold": hit[0] if hit else None})
+    return {"threshold": thr, "runs": rows}
 
 
 def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
@@ -146,7 +157,7 @@ def check(record: Mapping[str, Any]) -> None:
     for p in res["pairs"]:
         if not (np.isfinite(p["barrier"]) and p["distance"] > 0):
             raise ValueError(f"{p['variant']} pair ({p['a']}, {p['b']}): barrier {p['barrier']}, distance {p['distance']}")
-    if not res["training_speed"] or res["training_speed"][0]["variant"] != "standard":
+    if not res["training_speed"]["runs"] or res["training_speed"]["runs"][0]["variant"] != "standard":
         raise ValueError("Figure 6 needs the standard reference run first")
 
 
@@ -175,4 +186,4 @@ def overfitting_table(record) -> pd.DataFrame:
 
 def speed_frame(record) -> pd.DataFrame:
     return pd.DataFrame([{k: r[k] for k in ("variant", "n_fix_fraction", "kappa", "epochs_to_threshold", "diverged")}
-                         for r in record["result"]["training_speed"]])
+                         for r in record["result"]["training_speed"]["runs"]])
