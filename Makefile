@@ -50,7 +50,7 @@ test: $(STAMP)
 	for nb in $(NOTEBOOKS); do \
 	  $(PY) -m symlib.notebook $$nb _build/ci/nbval/$$(basename $$nb) --prepare-only -p scale ci -p recompute true; \
 	done
-	SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m pytest tests _build/ci/nbval --nbval-lax --current-env -p no:cacheprovider
+	SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m pytest tests _build/ci/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
 	SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(MAKE) --no-print-directory ci-book
 
 # the ci-scale book, built with warnings as errors (results come from the nbval run above)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import time
 
 import torch
@@ -106,6 +107,7 @@ def main() -> None:
         population.IN_PROCESS_BELOW = monkey
     peak = gemm_peak(dev)
     res = {
+        "command": " ".join(["benchmarks/population.py", *sys.argv[1:]]),
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
         "threads": torch.get_num_threads(), "widths": args.widths, "variant": args.variant,
         "members": args.members, "images_per_epoch": args.images, "epochs": args.epochs,

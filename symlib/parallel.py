@@ -1,8 +1,8 @@
 """Independent jobs on a CPU's cores: one single-threaded worker process per core.
 
-Small networks leave a multi-threaded convolution mostly idle, so on a CPU it is faster to train or evaluate
-several of them side by side, each on one thread, than one after another on all threads (2 cores, zoo CNN at
-widths 8/16/32, batch 32: 1,450 vs 950 images/s). Every job runs on exactly one thread whatever the number of
+Small networks leave a multi-threaded convolution partly idle, so on a CPU it is faster to train several of
+them side by side, each on one thread, than one after another on all threads (2 cores, zoo CNN at widths
+8/16/32, batch 32: 1.27x, ``benchmarks/population.py``). Every job runs on exactly one thread whatever the number of
 workers, so a job's floating-point result does not depend on how many cores the machine has or on which
 worker picked it up. On a GPU the populations of :mod:`symlib.population` are the faster route.
 """

@@ -220,9 +220,11 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
     """:func:`train_population`'s results for ``members``, by the faster route for the device.
 
     CUDA: vectorised populations of up to ``population`` members of similar epochs (so they leave together).
-    CPU: vmap turns every convolution into a slower grouped one (``benchmarks/population.py``: 0.56x), so each
-    member trains alone on one thread, one worker process per core (:func:`symlib.parallel.run_jobs`), longest
-    first. A member's result is the same either way up to float rounding. On a CPU ``make_model`` and
+    CPU: each member trains alone on one thread, one worker process per core (:func:`symlib.parallel.run_jobs`),
+    longest first. ``benchmarks/population.py`` on 2 cores, relative to one member at a time on both threads:
+    zoo CNN at widths 8/16/32, batch 32 (the ``small`` zoo): workers 1.27x, vmap population 1.16x; at widths
+    16/32/64, batch 128: workers 0.94x, population 0.33x (vmap makes every convolution a grouped one). Workers
+    are never far behind and win where networks are small, so they are the CPU route. A member's result is the same either way up to float rounding. On a CPU ``make_model`` and
     ``augment`` must be picklable (module-level functions or ``functools.partial`` of them).
     """
     order = sorted(range(len(members)), key=lambda i: (-members[i].train.epochs, i))
