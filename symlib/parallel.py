@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Sequence
 
@@ -27,8 +29,17 @@ def cpu_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _init_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent has died (killed kernel, ``kill -9``) exits instead of computing for nobody."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _init_worker(initializer: Callable[..., None] | None, initargs: tuple, parent: int | None = None) -> None:
     torch.set_num_threads(1)
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
 
@@ -57,12 +68,20 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], *, initializer: Call
             torch.set_num_threads(threads)
             bar.close()
     out: list[Any] = [None] * len(jobs)
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(initializer, initargs)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                               initargs=(initializer, initargs, os.getpid()))
+    try:
         futures = {pool.submit(fn, job): k for k, job in enumerate(jobs)}
         for fut in as_completed(futures):
             out[futures[fut]] = fut.result()
             bar.update()
-    bar.close()
+    except BaseException:  # a failed job or an interrupt: drop the queued jobs, stop the running ones now
+        running = list((getattr(pool, "_processes", None) or {}).values())  # private, but no public handle exists
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in running:
+            proc.terminate()
+        raise
+    finally:
+        bar.close()
+    pool.shutdown()
     return out
