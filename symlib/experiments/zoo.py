@@ -127,6 +127,40 @@ def build_model(mcfg: ZooCNNConfig, member: Member | None = None) -> ZooCNN:
     return ZooCNN(mcfg)
 
 
+_ZOO_README = """CIFAR-10 CNN zoo of symlib (Lim et al. 2024, Table 3/4): {n} members x variants {variants}.
+
+index.csv   one row per member: variant, member, file, the sampled hyper-parameters (Table 8), init_seed and
+            data_seed (torch seeds of the initialisation and of the data order / augmentation), arch_seed (seed
+            of the variant's fixed tensors: W-Asym masks and fixed entries, sigma-Asym F), diverged, and
+            train_loss / train_acc (fixed {eval_train}-image subset of the training images, label smoothing
+            included, no augmentation), test_loss / test_acc ({test} test images).
+curves.csv  per-epoch training curve: variant, member, epoch, train_loss, train_acc (running mean over the
+            epoch, with augmentation and label smoothing).
+<variant>/member_XXXX.npz
+            numpy arrays "init/<name>" and "final/<name>" for every entry of the PyTorch state_dict
+            (parameters and buffers, fixed tensors included); no "final/" arrays if the member diverged.
+            Load with: f = numpy.load(path); init = {{k[5:]: f[k] for k in f.files if k.startswith("init/")}}
+
+Configuration: {config}
+Rebuild: `make reproduce SCALE={scale}` in the symlib repository.
+"""
+
+
+def write_index(cfg: Mapping[str, Any], out_dir: Path, rows: list[dict]) -> None:
+    """``index.csv``, ``curves.csv`` and ``README.txt`` of a zoo folder (plain CSV and text, no symlib needed)."""
+    arch_seed = {v: model_config(cfg, v).arch_seed for v in VARIANTS}
+    index = pd.DataFrame([{**{k: v for k, v in r.items() if k != "history"}, "arch_seed": arch_seed[r["variant"]]}
+                          for r in rows])
+    index.to_csv(out_dir / "index.csv", index=False)
+    curves = [{"variant": r["variant"], "member": r["member"], "epoch": e, "train_loss": l, "train_acc": a}
+              for r in rows for e, l, a in zip(r["history"]["epoch"], r["history"]["train_loss"],
+                                               r["history"]["train_acc"])]
+    pd.DataFrame(curves).to_csv(out_dir / "curves.csv", index=False)
+    (out_dir / "README.txt").write_text(_ZOO_README.format(
+        n=cfg["n_members"], variants=", ".join(VARIANTS), eval_train=cfg["eval_train_size"], test=cfg["test_size"],
+        config=dict(zoo_config(cfg)), scale=cfg["scale"]))
+
+
 def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Train the zoo, write the weights and the index, return the JSON-able summary.
 
@@ -157,8 +191,7 @@ def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> 
             m = metrics.get(i, {"train_loss": None, "train_acc": None, "test_loss": None, "test_acc": None})
             rows.append({"variant": variant, "member": i, "file": f"{variant}/{path.name}", **hp,
                          "diverged": bool(r["diverged"]), **m, "history": r["history"]})
-    index = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in rows])
-    index.to_csv(out_dir / "index.csv", index=False)
+    write_index(cfg, out_dir, rows)
     n_trainable = {v: trainable_parameters(ZooCNN(model_config(cfg, v))) for v in VARIANTS}
     return {"members": rows, "train_time_s": time.perf_counter() - t0, "trainable_parameters": n_trainable,
             "route": "GPU populations of 64" if dev.type == "cuda" else
