@@ -88,8 +88,8 @@ def vmapped_call(base: nn.Module, params: Mapping[str, torch.Tensor], buffers: M
     """``base`` evaluated with member ``i``'s ``params``/``buffers`` (stacked ``(P, ...)``) on ``x[i]``
     (``in_dim_x=0``) or on the shared ``x`` (``in_dim_x=None``); returns ``(P, ...)``.
 
-    A population of one skips ``vmap``: the same arithmetic, ~1.8x faster on a CPU, where vmap's
-    batching rules turn each convolution into a grouped one even for ``P = 1``."""
+    A population of one skips ``vmap``: the same arithmetic, ~1.4x faster training on a CPU (zoo CNN, widths
+    8/16/32, batch 32), where vmap's batching rules turn each convolution into a grouped one even for ``P = 1``."""
     if next(iter(params.values())).shape[0] == 1:
         xb = x[0] if in_dim_x == 0 else x
         one = functional_call(base, ({k: v[0] for k, v in params.items()}, {k: v[0] for k, v in buffers.items()}),

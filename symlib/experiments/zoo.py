@@ -8,9 +8,8 @@ translations and Cutout drawn per image. Member ``i`` gets the *same* hyper-para
 variant (a paired design, our choice), so variant differences are not sampling noise.
 
 Members are trained by :func:`symlib.population.train_members`: vectorised populations on a GPU, one member
-per core and thread on a CPU (the faster route there).
-The weights (initial and final,
-fixed buffers included) are written to ``<zoo root>/<scale>/<config hash>/<variant>/member_XXXX.npz`` with an
+per core and thread on a CPU (the faster route there). The weights (initial and final, fixed buffers
+included) are written to ``<zoo root>/<scale>/<config hash>/<variant>/member_XXXX.npz`` with an
 ``index.csv`` beside them: plain NumPy + CSV, loadable without symlib. The zoo root is ``$SYMLIB_ZOO``, else
 ``zoo/`` at the project root (git-ignored: weights are regenerable). The committed result
 ``results/<scale>/zoo-<hash>.json`` holds every member's hyper-parameters, metrics and training curve.
@@ -122,8 +121,8 @@ def load_member(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, to
 
 
 def build_model(mcfg: ZooCNNConfig, member: Member | None = None) -> ZooCNN:
-    """A zoo CNN of architecture ``mcfg`` (module-level, so ``functools.partial(build_model, mcfg)`` pickles
-    for CPU worker processes)."""
+    """A zoo CNN of architecture ``mcfg``; ``member`` is ignored (all members of a variant share it). Module-level,
+    so ``functools.partial(build_model, mcfg)`` pickles for CPU worker processes."""
     return ZooCNN(mcfg)
 
 
