@@ -9,7 +9,7 @@ other float buffers (running statistics) are interpolated like parameters.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +53,32 @@ def interpolation_curve(model: nn.Module, state_a, state_b, X: torch.Tensor, y: 
         losses.append(loss)
         accs.append(acc)
     return {"alpha": [float(a) for a in alphas], "loss": losses, "acc": accs}
+
+
+def interpolation_losses(make_model: Callable[[], nn.Module],
+                         pairs: Sequence[tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]]],
+                         alphas: Sequence[float], X: torch.Tensor, y: torch.Tensor,
+                         label_smoothing: Sequence[float] | None = None, device: str = "auto",
+                         states_at_once: int = 256) -> list[list[float]]:
+    """Loss curves ``L((1 − α) θ_a + α θ_b)`` for many pairs ``(θ_a, θ_b)`` of one architecture.
+
+    Returns one list of ``len(alphas)`` mean losses (nats) per pair, pair ``k`` with label smoothing
+    ``label_smoothing[k]`` (default 0). States go to :func:`symlib.population.evaluate_states` (vectorised on
+    a GPU) at most ``states_at_once`` at a time, so memory stays bounded for large zoos.
+    """
+    from .population import evaluate_states  # population imports train; keep this module light to import
+
+    template = make_model()  # names the fixed buffers, which must agree at both ends
+    ls = list(label_smoothing) if label_smoothing is not None else [0.0] * len(pairs)
+    per_call = max(1, states_at_once // max(1, len(alphas)))
+    curves: list[list[float]] = []
+    for c0 in range(0, len(pairs), per_call):
+        group = pairs[c0:c0 + per_call]
+        states = [interpolate_state(template, a, b, float(t)) for a, b in group for t in alphas]
+        losses, _ = evaluate_states(make_model, states, X, y, [v for v in ls[c0:c0 + per_call] for _ in alphas],
+                                    device=device)
+        curves += [losses[j * len(alphas):(j + 1) * len(alphas)] for j in range(len(group))]
+    return curves
 
 
 def midpoint_barrier(alpha: Sequence[float], loss: Sequence[float]) -> float:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Mapping
 
+import torch
 from torch import nn
 
 from .layers import FiGLU, WAsymLinear
@@ -199,11 +201,18 @@ class ZooCNN(nn.Module):
         return self.head(x.mean(dim=(2, 3)))
 
 
+def trainable_entries(state: Mapping[str, torch.Tensor], model: nn.Module) -> torch.Tensor:
+    """The *trainable* scalars of ``state`` (a state dict of ``model``'s architecture) as one flat vector, in
+    ``model.named_parameters()`` order; entries a W-Asym ``mask`` fixes are left out."""
+    parts = []
+    for prefix, module in model.named_modules():
+        for name, _ in module.named_parameters(recurse=False):
+            w = state[f"{prefix}.{name}" if prefix else name].flatten()
+            mask = getattr(module, "mask", None)
+            parts.append(w[mask.flatten()] if (name == "weight" and mask is not None) else w)
+    return torch.cat(parts)
+
+
 def trainable_parameters(model: nn.Module) -> int:
     """Number of *trainable* scalars: for W-Asym layers the fixed entries do not count."""
-    total = 0
-    for module in model.modules():
-        for name, p in module.named_parameters(recurse=False):
-            mask = getattr(module, "mask", None)
-            total += int(mask.sum()) if (name == "weight" and mask is not None) else p.numel()
-    return total
+    return trainable_entries(model.state_dict(), model).numel()

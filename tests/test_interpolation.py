@@ -85,3 +85,29 @@ def test_mli_metrics_on_known_curves():
     c = np.array([1.0, 0.6, 0.45, 0.2, 0.0])
     assert mli_metrics(a, c)["global_convexity"] == 1.0
     assert np.any(c > c[0] + (c[1] - c[0]) / a[1] * a)
+
+
+@pytest.mark.parametrize("variant", ["standard", "w_asym", "sigma_asym"])
+def test_many_curves_at_once_equal_one_curve_at_a_time(variant):
+    """interpolation_losses (the zoo chapters' batched route, split into groups) against interpolation_curve."""
+    from symlib.interpolation import interpolation_losses
+    X, y = torch.randn(150, 20), torch.randint(0, 4, (150,))
+    a, b = _pair(variant)
+    torch.manual_seed(2)
+    c = build_mlp(variant=variant, arch_seed=1, **KW)
+    states = [{k: v.clone() for k, v in m.state_dict().items()} for m in (a, b, c)]
+    pairs = [(states[0], states[1]), (states[1], states[2]), (states[2], states[0])]
+    alphas = np.linspace(0, 1, 7)
+    make = lambda: build_mlp(variant=variant, arch_seed=1, **KW)  # noqa: E731
+    curves = interpolation_losses(make, pairs, alphas, X, y, device="cpu", states_at_once=10)  # groups of 1 pair
+    assert len(curves) == 3
+    for (sa, sb), curve in zip(pairs, curves):
+        ref = interpolation_curve(make(), sa, sb, X, y, alphas)["loss"]
+        assert curve == pytest.approx(ref, rel=1e-5)
+    smoothed = interpolation_losses(make, pairs[:1], alphas, X, y, label_smoothing=[0.2], device="cpu")[0]
+    model = make()
+    for alpha, loss in zip(alphas, smoothed):  # each pair's label smoothing enters its loss as torch defines it
+        model.load_state_dict(interpolate_state(model, *pairs[0], float(alpha)))
+        with torch.no_grad():
+            ref = torch.nn.functional.cross_entropy(model(X), y, label_smoothing=0.2).item()
+        assert loss == pytest.approx(ref, rel=1e-5)

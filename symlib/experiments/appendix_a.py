@@ -21,9 +21,9 @@ import torch
 
 from .. import params, results
 from ..data import cifar_augment
-from ..interpolation import interpolate_state, midpoint_barrier
-from ..models import ZooCNN, ZooCNNConfig, trainable_parameters
-from ..population import Member, evaluate_states, train_members
+from ..interpolation import interpolation_losses, midpoint_barrier
+from ..models import ZooCNN, ZooCNNConfig, trainable_entries, trainable_parameters
+from ..population import Member, train_members
 from ..seeding import derive_seed
 from ..train import TrainConfig, resolve_device
 from . import zoo
@@ -60,18 +60,6 @@ def configure(namespace: Mapping[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _trainable_vector(state: Mapping[str, torch.Tensor], model: torch.nn.Module) -> torch.Tensor:
-    """The trainable entries of a state as one vector (W-Asym fixed positions excluded)."""
-    parts = []
-    for prefix, module in model.named_modules():
-        for name, _ in module.named_parameters(recurse=False):
-            key = f"{prefix}.{name}" if prefix else name
-            w = state[key].flatten()
-            mask = getattr(module, "mask", None)
-            parts.append(w[mask.flatten()] if (name == "weight" and mask is not None) else w)
-    return torch.cat(parts)
-
-
 def distances_and_barriers(cfg, zrec, device) -> list[dict]:
     _, _, test = zoo.data(cfg)
     alphas = np.linspace(0, 1, cfg["n_alpha"])
@@ -81,17 +69,14 @@ def distances_and_barriers(cfg, zrec, device) -> list[dict]:
         model = ZooCNN(mcfg)
         ok = [m["member"] for m in zrec["result"]["members"] if m["variant"] == v and not m["diverged"]]
         pairs = list(zip(ok[0::2], ok[1::2]))[:cfg["n_pairs"]]
-        states = []
-        for a, b in pairs:
-            sa, sb = zoo.weights(cfg, v, a)[1], zoo.weights(cfg, v, b)[1]
-            dist = float(torch.linalg.vector_norm(_trainable_vector(sa, model) - _trainable_vector(sb, model)))
+        weights = [(zoo.weights(cfg, v, a)[1], zoo.weights(cfg, v, b)[1]) for a, b in pairs]  # final states
+        curves = interpolation_losses(functools.partial(zoo.build_model, mcfg), weights, alphas, test.X, test.y,
+                                      device=device)
+        for (a, b), (sa, sb), curve in zip(pairs, weights, curves):
+            dist = float(torch.linalg.vector_norm(trainable_entries(sa, model) - trainable_entries(sb, model)))
             rows.append({"variant": v, "a": a, "b": b, "distance": dist, "n_trainable": trainable_parameters(model),
-                         "distance_per_parameter": dist / trainable_parameters(model)})
-            states += [interpolate_state(model, sa, sb, float(t)) for t in alphas]
-        losses, _ = evaluate_states(lambda: ZooCNN(mcfg), states, test.X, test.y, device=device)
-        for j, row in enumerate(rows[-len(pairs):] if pairs else []):
-            curve = losses[j * len(alphas):(j + 1) * len(alphas)]
-            row.update(alpha=alphas.tolist(), test_loss=curve, barrier=midpoint_barrier(alphas, curve))
+                         "distance_per_parameter": dist / trainable_parameters(model), "alpha": alphas.tolist(),
+                         "test_loss": curve, "barrier": midpoint_barrier(alphas, curve)})
     return rows
 
 

@@ -8,6 +8,7 @@ Diverged members (NaN during training) are excluded from the statistics and coun
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 from typing import Any, Mapping
@@ -17,9 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .. import params, results
-from ..interpolation import interpolate_state, mli_metrics
-from ..models import ZooCNN
-from ..population import evaluate_states
+from ..interpolation import interpolation_losses, mli_metrics
 from ..train import resolve_device
 from . import zoo
 
@@ -54,16 +53,10 @@ def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
     for variant in VARIANTS:
         mcfg = zoo.model_config(cfg, variant)
         members = [m for m in zrec["result"]["members"] if m["variant"] == variant and not m["diverged"]]
-        template = ZooCNN(mcfg)  # names the fixed buffers, which must agree at both ends
-        states, ls, owners = [], [], []
-        for m in members:
-            init, final = zoo.weights(cfg, variant, m["member"])
-            states += [interpolate_state(template, init, final, float(a)) for a in alphas]
-            ls += [m["label_smoothing"]] * len(alphas)
-            owners.append(m)
-        losses, _ = evaluate_states(lambda: ZooCNN(mcfg), states, eval_ds.X, eval_ds.y, ls, device=str(dev))
-        for j, m in enumerate(owners):
-            curve = losses[j * len(alphas):(j + 1) * len(alphas)]
+        pairs = [zoo.weights(cfg, variant, m["member"]) for m in members]  # (init, final) per member
+        losses = interpolation_losses(functools.partial(zoo.build_model, mcfg), pairs, alphas, eval_ds.X, eval_ds.y,
+                                      [m["label_smoothing"] for m in members], device=str(dev))
+        for m, curve in zip(members, losses):
             curves.append({"variant": variant, "member": m["member"], "alpha": alphas.tolist(), "loss": curve,
                            "final_train_loss": m["train_loss"], **mli_metrics(alphas, curve)})
     diverged = {v: sum(m["diverged"] for m in zrec["result"]["members"] if m["variant"] == v) for v in VARIANTS}
