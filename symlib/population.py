@@ -216,7 +216,7 @@ def _train_alone(member: Member) -> dict:
 
 def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[Member], X: torch.Tensor,
                   y: torch.Tensor, *, augment: Callable | None = None, device: str = "auto", population: int = 64,
-                  progress: bool = True, desc: str = "members trained") -> list[dict]:
+                  workers: int | None = None, progress: bool = True, desc: str = "members trained") -> list[dict]:
     """:func:`train_population`'s results for ``members``, by the faster route for the device.
 
     CUDA: vectorised populations of up to ``population`` members of similar epochs (so they leave together).
@@ -225,7 +225,8 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
     zoo CNN at widths 8/16/32, batch 32 (the ``small`` zoo): workers 1.27x, vmap population 1.16x; at widths
     16/32/64, batch 128: workers 0.94x, population 0.33x (vmap makes every convolution a grouped one). Workers
     are never far behind and win where networks are small, so they are the CPU route. A member's result is the same either way up to float rounding. On a CPU ``make_model`` and
-    ``augment`` must be picklable (module-level functions or ``functools.partial`` of them).
+    ``augment`` must be picklable (module-level functions or ``functools.partial`` of them). ``workers``: CPU
+    worker processes; default one per core, or none (this process) for under ``IN_PROCESS_BELOW`` image-epochs.
     """
     order = sorted(range(len(members)), key=lambda i: (-members[i].train.epochs, i))
     out: list[dict | None] = [None] * len(members)
@@ -238,9 +239,10 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
                 out[i] = r
         return out
     # starting worker processes costs ~5-10 s each time (import torch, ship X): not worth it for a few seconds' work
-    small = sum(m.train.epochs for m in members) * len(X) < IN_PROCESS_BELOW
+    if workers is None and sum(m.train.epochs for m in members) * len(X) < IN_PROCESS_BELOW:
+        workers = 1
     res = run_jobs(_train_alone, [members[i] for i in order], initializer=_set_task,
-                   initargs=(make_model, X, y, augment), workers=1 if small else None, desc=desc, progress=progress)
+                   initargs=(make_model, X, y, augment), workers=workers, desc=desc, progress=progress)
     for i, r in zip(order, res):
         out[i] = r
     return out

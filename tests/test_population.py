@@ -115,18 +115,17 @@ def test_run_jobs_keeps_job_order_runs_single_threaded_and_reports_failures():
         run_jobs(_square_or_fail, [1, -2], workers=2, progress=False)
 
 
-def test_train_members_cpu_workers_give_the_population_result(monkeypatch):
+def test_train_members_cpu_workers_give_the_population_result():
     """The CPU route (one member per worker process, one thread each) against one vectorised population."""
     import functools
 
     import symlib.population as population
     from symlib.experiments import zoo
-    monkeypatch.setattr(population, "IN_PROCESS_BELOW", 0)  # force worker processes for this tiny job
     X, y = _data(64)
     mcfg = ZooCNNConfig(widths=WIDTHS, variant="sigma_asym")
     members = [dataclasses.replace(m, arch={}) for m in _members("sgd")]
     workers = population.train_members(functools.partial(zoo.build_model, mcfg), members, X, y,
-                                       augment=cifar_augment, device="cpu", progress=False)
+                                       augment=cifar_augment, device="cpu", workers=2, progress=False)
     together = train_population(lambda m: ZooCNN(mcfg), members, X, y, augment=cifar_augment, device="cpu",
                                 progress=False)
     for a, b in zip(workers, together):
