@@ -1,6 +1,6 @@
 """Teacher–student two-layer networks and the global-minimum manifold (Şimşek et al., ICML 2021).
 
-The authors' toy teacher (from their public Julia code, see ``papers.md`` §4):
+The authors' toy teacher (from their public Julia code):
 ``r* = 4`` neurons, 2-D input, no biases, incoming weights (0.6, 0.5),
 (−0.5, 0.5), (−0.2, −0.6), (0.1, −0.6), output weights 1, inputs on the grid
 ``{−5, −4.75, …, 5}²`` (1,681 points), mean squared error. A student
@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 from .counting import enumerate_T
-from .seeding import numpy_rng
+from ..seeding import numpy_rng
 
 __all__ = ["TEACHER_W", "TEACHER_A", "ACTIVATIONS", "activation", "input_grid", "teacher_data", "student_output",
            "student_loss", "embed_teacher", "permute_student", "linear_path", "transposition_path", "transfer_path",
@@ -287,7 +287,7 @@ def distance_to_subspace(W: np.ndarray, a: np.ndarray, labels: Sequence[int],
                          teacher_W: np.ndarray = TEACHER_W, teacher_a: np.ndarray = TEACHER_A) -> float:
     """Euclidean distance from ``(W, a)`` to the affine subspace named by a canonical labelling.
 
-    Labels (see :func:`symlib.counting.enumerate_T`): ``k >= 1`` = copy of
+    Labels (see :func:`symlib.theory.counting.enumerate_T`): ``k >= 1`` = copy of
     teacher neuron ``k`` (all copies have ``w = w*_k``, their ``a`` sum to
     ``a*_k``); ``0`` = zero-type neuron (``a = 0``, free ``w``); ``-b`` = member
     of zero block ``b`` (shared free ``w``, outputs summing to 0). The subspace
