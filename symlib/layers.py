@@ -9,8 +9,8 @@
   ``σ(x) = sigmoid(F x) ⊙ x`` with a fixed Gaussian ``F``.
 
 ``M`` and ``F`` are buffers derived from an explicit integer seed (see
-:mod:`symlib.seeding`), so the same seed gives the same architecture in every
-process. The effective weight is computed in ``forward`` (no in-place writes
+:mod:`symlib.seeding` and :func:`symlib.init.fixed_gaussian`), so the same seed gives the same architecture
+in every process. The effective weight is computed in ``forward`` (no in-place writes
 to ``.data``), so the layers work under ``torch.func`` and ``torch.compile``.
 
 Each module lists the names of its architecture-defining buffers in
@@ -20,15 +20,18 @@ buffers are identical (see :func:`fixed_buffer_names`).
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F_
 
+from .init import fixed_gaussian
 from .seeding import numpy_rng
 
-__all__ = ["distinct_row_mask", "WAsymLinear", "WAsymConv2d", "FiGLU", "fixed_buffer_names"]
+__all__ = ["distinct_row_mask", "WAsymLinear", "WAsymConv2d", "FiGLU", "fixed_buffer_names", "trainable_entries",
+           "trainable_parameters"]
 
 
 def distinct_row_mask(rows: int, cols: int, n_fix: int, seed: int, max_tries: int = 1000) -> np.ndarray:
@@ -37,12 +40,15 @@ def distinct_row_mask(rows: int, cols: int, n_fix: int, seed: int, max_tries: in
     Every row has exactly ``n_fix`` ``False`` entries at uniformly random
     positions, and all rows are pairwise distinct (Lim et al., Theorem 1).
     Duplicated rows are redrawn; if ``C(cols, n_fix) < rows`` distinct rows
-    cannot exist and a ``ValueError`` says so.
+    cannot exist and a ``ValueError`` says so. The one exception is a fully
+    fixed layer, ``n_fix == cols`` (the 3-channel stem of the zoo's W-Asym
+    ResNet, whose every filter is fixed): all rows are ``False``, and its
+    output units differ only through ``F``.
     """
     if not 0 <= n_fix <= cols:
         raise ValueError(f"n_fix={n_fix} must lie in [0, fan_in={cols}]")
     if n_fix == cols:
-        raise ValueError(f"n_fix={n_fix} equals the fan-in {cols}: nothing would be trainable")
+        return np.zeros((rows, cols), dtype=bool)
     if rows > 1 and math.comb(cols, n_fix) < rows:
         raise ValueError(
             f"cannot draw {rows} pairwise-distinct mask rows with {n_fix} fixed entries out of {cols} "
@@ -75,8 +81,7 @@ class _FixedEntries:
     def _install_fixed_entries(self, mask: np.ndarray, kappa: float, seed: int) -> None:
         shape = self.weight.shape
         m = torch.from_numpy(mask).reshape(shape)
-        g = torch.Generator().manual_seed(int(numpy_rng(seed, "F").integers(2**62)))
-        f = torch.randn(shape, generator=g, dtype=self.weight.dtype) * kappa
+        f = fixed_gaussian(shape, kappa, seed, "F").to(self.weight.dtype)
         f = torch.where(m, torch.zeros_like(f), f)
         self.register_buffer("mask", m)  # bool: True = trainable
         self.register_buffer("fixed", f)  # F at the fixed positions, 0 elsewhere
@@ -155,8 +160,7 @@ class FiGLU(nn.Module):
     def __init__(self, features: int, std: float, seed: int) -> None:
         super().__init__()
         self.features, self.std, self.seed = int(features), float(std), int(seed)
-        g = torch.Generator().manual_seed(int(numpy_rng(seed, "FiGLU").integers(2**62)))
-        self.register_buffer("F", torch.randn(features, features, generator=g) * self.std)
+        self.register_buffer("F", fixed_gaussian((features, features), self.std, seed, "FiGLU"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate = torch.einsum("oc,bc...->bo...", self.F, x)
@@ -173,3 +177,20 @@ def fixed_buffer_names(model: nn.Module) -> list[str]:
         for b in getattr(module, "fixed_buffers", ()):
             names.append(f"{prefix}.{b}" if prefix else b)
     return names
+
+
+def trainable_entries(state: Mapping[str, torch.Tensor], model: nn.Module) -> torch.Tensor:
+    """The *trainable* scalars of ``state`` (a state dict of ``model``'s architecture) as one flat vector, in
+    ``model.named_parameters()`` order; the entries a W-Asym ``mask`` fixes are left out."""
+    parts = []
+    for prefix, module in model.named_modules():
+        for name, _ in module.named_parameters(recurse=False):
+            w = state[f"{prefix}.{name}" if prefix else name].flatten()
+            mask = getattr(module, "mask", None)
+            parts.append(w[mask.flatten()] if (name == "weight" and mask is not None) else w)
+    return torch.cat(parts)
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    """Number of *trainable* scalars: the fixed entries of W-Asym layers do not count."""
+    return trainable_entries(model.state_dict(), model).numel()

@@ -1,36 +1,141 @@
-"""Permutation specs, applying permutations, and Git Re-Basin weight matching.
+"""Permutation specs and applying permutations (Ainsworth et al. 2023, "Git Re-Basin", Section 3).
 
-A :class:`PermutationSpec` maps every permuted tensor of a state dict to one
-permutation name (or ``None``) per axis, in the spirit of Ainsworth et al.
-(2023). Both :func:`apply_permutation` and :func:`weight_matching` are derived
-from that one table, so a new architecture only needs a new spec (for a
-ResNet, every tensor on the residual stream names the *same* permutation).
+A :class:`PermutationSpec` maps every permuted tensor of a state dict to one permutation name (or ``None``) per
+axis. Every architecture of :mod:`symlib.architectures` builds its own spec from small part-dicts; applying
+permutations (:func:`apply_permutation`) and matching two networks (:mod:`symlib.matching`) both derive from that
+one table:
 
-Convention: a permutation ``p`` is a ``LongTensor`` of length ``n`` and
-permuting axis ``k`` of ``w`` gives ``w.index_select(k, p)``, i.e. unit ``i``
-of the result is unit ``p[i]`` of the original.
+    spec = PermutationSpec.merge(
+        conv_axes("stem", "S1", None), norm_axes("stem_norm", "S1"),
+        # a residual stage: every tensor on the stream names the *same* permutation "S1"
+        conv_axes("block1.conv1", "B1", "S1"), norm_axes("block1.norm1", "B1"),
+        conv_axes("block1.conv2", "S1", "B1"), norm_axes("block1.norm2", "S1"),
+        linear_axes("head", None, "S1"),
+    )
+    spec.check_covers(model)   # every parameter is listed, nothing else is
+
+Convention: a permutation ``p`` is a ``LongTensor`` of length ``n`` and permuting axis ``k`` of ``w`` gives
+``w.index_select(k, p)``, i.e. unit ``i`` of the result is unit ``p[i]`` of the original.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
-import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
+from torch import nn
 
 from .seeding import numpy_rng
 
 State = Mapping[str, torch.Tensor]
 Perms = dict[str, torch.Tensor]
+Axes = tuple[str | None, ...]
+
+__all__ = ["PermutationSpec", "linear_axes", "conv_axes", "norm_axes", "apply_permutation", "random_permutation",
+           "identity_permutation"]
+
+
+# --------------------------------------------------------------------------- specs
+
+def linear_axes(name: str, out: str | None, inp: str | None, bias: bool = True) -> dict[str, Axes]:
+    """Axes of ``nn.Linear`` ``name``: ``weight (out_features, in_features)`` → ``(out, inp)``,
+    ``bias (out_features,)`` → ``(out,)`` (left out when ``bias=False``). ``None`` marks an axis that is not
+    permuted (the input, the logits)."""
+    axes: dict[str, Axes] = {f"{name}.weight": (out, inp)}
+    if bias:
+        axes[f"{name}.bias"] = (out,)
+    return axes
+
+
+def conv_axes(name: str, out: str | None, inp: str | None, bias: bool = False) -> dict[str, Axes]:
+    """Axes of ``nn.Conv2d`` ``name``: ``weight (C_out, C_in, kH, kW)`` → ``(out, inp, None, None)``, plus
+    ``bias (C_out,)`` → ``(out,)`` when ``bias=True`` (convs followed by a norm usually have none)."""
+    axes: dict[str, Axes] = {f"{name}.weight": (out, inp, None, None)}
+    if bias:
+        axes[f"{name}.bias"] = (out,)
+    return axes
+
+
+def norm_axes(name: str, p: str | None, bias: bool = True, running_stats: bool = False) -> dict[str, Axes]:
+    """Axes of a per-channel affine norm ``name`` (LayerNorm over features, ``GroupNorm(1, C)``, BatchNorm):
+    ``weight (C,)`` and ``bias (C,)`` → ``(p,)``. ``running_stats=True`` adds BatchNorm's buffers
+    ``running_mean``/``running_var (C,)``, which :func:`apply_permutation` must permute too (the scalar
+    ``num_batches_tracked`` is not listed; it is copied as it is)."""
+    axes: dict[str, Axes] = {f"{name}.weight": (p,)}
+    if bias:
+        axes[f"{name}.bias"] = (p,)
+    if running_stats:
+        axes[f"{name}.running_mean"] = (p,)
+        axes[f"{name}.running_var"] = (p,)
+    return axes
 
 
 @dataclass(frozen=True)
 class PermutationSpec:
-    """``axes[name] = (perm or None, ...)``, one entry per axis of tensor ``name``."""
+    """``axes[name] = (perm or None, ...)``, one entry per axis of tensor ``name``.
 
-    axes: Mapping[str, tuple[str | None, ...]]
+    A tensor with no permuted axis (e.g. the logit layer's bias) may be listed with all-``None`` axes; it is
+    then copied by :func:`apply_permutation` and counted (as a constant) in the matching objective.
+    """
+
+    axes: Mapping[str, Axes]
+
+    @classmethod
+    def merge(cls, *parts: Mapping[str, Iterable[str | None]]) -> "PermutationSpec":
+        """One spec from part-dicts such as :func:`linear_axes`/:func:`conv_axes`/:func:`norm_axes` return.
+
+        A tensor may appear in several parts only with identical axes; a conflict raises ``ValueError``.
+        """
+        axes: dict[str, Axes] = {}
+        for part in parts:
+            for name, ax in part.items():
+                ax = tuple(ax)
+                if name in axes and axes[name] != ax:
+                    raise ValueError(f"tensor {name!r} is listed twice with different axes: {axes[name]} and {ax}")
+                axes[name] = ax
+        return cls(axes)
+
+    def check_covers(self, model_or_state: nn.Module | State | Iterable[str]) -> None:
+        """Raise ``ValueError`` unless the spec lists exactly the given parameters.
+
+        ``model_or_state``: an ``nn.Module`` (its ``named_parameters()`` are checked; buffers such as
+        BatchNorm's running statistics may be listed in the spec but are not required), a mapping
+        ``name -> tensor`` (e.g. a state dict: every key is required), or an iterable of names. The
+        message names every parameter the spec does not list and every spec entry that is not a
+        parameter; when tensors are available it also names entries whose number of axes differs from
+        the tensor's ``ndim`` and permutations used on axes of different lengths.
+        """
+        tensors: dict[str, torch.Tensor] = {}
+        if isinstance(model_or_state, nn.Module):
+            names = [n for n, _ in model_or_state.named_parameters()]
+            tensors = {**dict(model_or_state.named_buffers()), **dict(model_or_state.named_parameters())}
+            allowed = set(tensors)
+        elif isinstance(model_or_state, Mapping):
+            tensors = {n: t for n, t in model_or_state.items() if isinstance(t, torch.Tensor)}
+            names = list(model_or_state)
+            allowed = set(names)
+        else:
+            names = list(model_or_state)
+            allowed = set(names)
+        problems = []
+        missing = [n for n in names if n not in self.axes]
+        if missing:
+            problems.append(f"parameters missing from the spec: {missing}")
+        extra = [n for n in self.axes if n not in allowed]
+        if extra:
+            problems.append(f"spec entries that are not parameters: {extra}")
+        bad_rank = [f"{n} (axes {self.axes[n]}, shape {tuple(t.shape)})" for n, t in tensors.items()
+                    if n in self.axes and len(self.axes[n]) != t.dim()]
+        if bad_rank:
+            problems.append(f"entries whose number of axes differs from the tensor's: {bad_rank}")
+        if not problems and tensors:
+            try:
+                self.sizes(tensors)
+            except (ValueError, KeyError) as e:
+                problems.append(str(e))
+        if problems:
+            raise ValueError("PermutationSpec does not match the model: " + "; ".join(problems))
 
     @property
     def perm_axes(self) -> dict[str, list[tuple[str, int]]]:
@@ -53,25 +158,7 @@ class PermutationSpec:
         return sizes
 
 
-def mlp_spec(depth: int, prefix: str = "") -> PermutationSpec:
-    """Spec of :class:`symlib.models.MLP` with ``depth`` linear layers.
-
-    Hidden layer ``i`` (``i < depth-1``) has permutation ``"P{i}"``; it acts on
-    rows of ``layers.i.weight``, on ``layers.i.bias``, on the LayerNorm
-    ``norms.i.weight/bias`` and on the columns of ``layers.{i+1}.weight``.
-    The input and the output logits are never permuted.
-    """
-    axes: dict[str, tuple[str | None, ...]] = {}
-    for i in range(depth):
-        p_out = f"P{i}" if i < depth - 1 else None
-        p_in = f"P{i - 1}" if i > 0 else None
-        axes[f"{prefix}layers.{i}.weight"] = (p_out, p_in)
-        axes[f"{prefix}layers.{i}.bias"] = (p_out,)
-        if p_out is not None:
-            axes[f"{prefix}norms.{i}.weight"] = (p_out,)
-            axes[f"{prefix}norms.{i}.bias"] = (p_out,)
-    return PermutationSpec(axes)
-
+# --------------------------------------------------------------------------- applying permutations
 
 def _permute(w: torch.Tensor, axes: tuple[str | None, ...], perms: Perms, skip: int | None = None) -> torch.Tensor:
     for k, p in enumerate(axes):
@@ -94,60 +181,3 @@ def random_permutation(spec: PermutationSpec, state: State, seed: int) -> Perms:
 
 def identity_permutation(spec: PermutationSpec, state: State) -> Perms:
     return {p: torch.arange(n) for p, n in spec.sizes(state).items()}
-
-
-def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, seed: int = 0,
-                    max_iter: int = 100, rtol: float = 1e-12) -> Perms:
-    """Git Re-Basin weight matching (Ainsworth et al. 2023, Algorithm 1).
-
-    Finds permutations ``π`` maximising ``Σ_tensors <θ_a, π(θ_b)>`` by
-    coordinate ascent: start from identities, visit the permutations in a
-    seeded random order, and for each solve the linear assignment problem
-    ``max_P <C, P>`` with
-
-        C = Σ_{(w, k) using P}  A_k  B_kᵀ,   A_k = w_a with axis k moved first, flattened,
-                                              B_k = the same of w_b with every *other* axis permuted,
-
-    so 1-D tensors (biases, LayerNorm scales) enter as outer products. Stops
-    when a whole sweep improves nothing (relative ``rtol``) or after
-    ``max_iter`` sweeps. Returns ``π`` such that ``apply_permutation(spec, π,
-    state_b)`` is aligned to ``state_a``.
-    """
-    sizes = spec.sizes(state_a)
-    if spec.sizes(state_b) != sizes:
-        raise ValueError("state_a and state_b have different widths")
-    uses = spec.perm_axes
-    # Products in float32 (exact enough to separate matches, several times faster than float64); the
-    # blocks of every tensor touching P are concatenated so C is one matmul: C = [A_k]_k [B_k]_k^T.
-    b = {n: state_b[n].detach().to(torch.float32) for n in spec.axes}
-    a_cat = {p: torch.cat([state_a[name].detach().to(torch.float32).movedim(k, 0).reshape(n, -1)
-                           for name, k in uses[p]], dim=1) for p, n in sizes.items()}
-    # P's cost matrix depends only on the permutations sharing a tensor with it (its neighbours)
-    neighbours = {p: sorted({q for name, _ in uses[p] for q in spec.axes[name] if q not in (None, p)})
-                  for p in sizes}
-    version = dict.fromkeys(sizes, 0)
-    solved_at: dict[str, tuple[int, ...]] = {}
-    perms = {p: torch.arange(n) for p, n in sizes.items()}
-    rng = numpy_rng(seed, "weight_matching")
-    names = sorted(sizes)
-    for _ in range(max_iter):
-        improved = False
-        for idx in rng.permutation(len(names)):
-            p, n = names[idx], sizes[names[idx]]
-            seen = tuple(version[q] for q in neighbours[p])
-            if solved_at.get(p) == seen:
-                continue  # same cost matrix as at P's last solve: P is already optimal for it
-            b_cat = torch.cat([_permute(b[name], spec.axes[name], perms, skip=k).movedim(k, 0).reshape(n, -1)
-                               for name, k in uses[p]], dim=1)
-            c = (a_cat[p] @ b_cat.T).numpy().astype(np.float64)
-            _, cols = linear_sum_assignment(c, maximize=True)
-            rows = np.arange(n)
-            old, new = c[rows, perms[p].numpy()].sum(), c[rows, cols].sum()
-            solved_at[p] = seen
-            if new > old + rtol * max(1.0, abs(old)):
-                improved = True
-                perms[p] = torch.from_numpy(cols)
-                version[p] += 1
-        if not improved:
-            break
-    return perms

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from symlib import counting as c
+from symlib.theory import counting as c
 
 GRID = [(r, m) for r in range(1, 5) for m in range(r, r + 5)]
 

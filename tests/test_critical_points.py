@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from symlib import critical_points as cp
-from symlib.counting import T_A, T_B
+from symlib.theory import teacher_student as cp
+from symlib.theory.counting import T_A, T_B
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from torch.func import functional_call, grad
 
 from symlib.layers import FiGLU, WAsymConv2d, WAsymLinear, distinct_row_mask
 from symlib.seeding import derive_seed
-from symlib.train import TrainConfig, train
+from symlib.training import TrainConfig, fit, tensor_batches
 
 
 def test_mask_rows_have_exactly_n_fix_and_are_distinct():
@@ -23,8 +23,23 @@ def test_mask_duplicates_are_redrawn_when_patterns_are_scarce():
     assert len(np.unique(m, axis=0)) == 6
     with pytest.raises(ValueError, match="pairwise-distinct"):
         distinct_row_mask(7, 4, 2, seed=0)
-    with pytest.raises(ValueError, match="nothing would be trainable"):
-        distinct_row_mask(3, 4, 4, seed=0)
+
+
+def test_fully_fixed_mask_is_allowed_and_all_false():
+    """n_fix == cols is a fully fixed layer (the 3-channel stem of the zoo's W-Asym ResNet): every entry fixed."""
+    m = distinct_row_mask(3, 4, 4, seed=0)
+    assert m.shape == (3, 4) and m.dtype == bool
+    assert not m.any()
+    # 16 rows from C(3, 3) = 1 pattern: the rows coincide, by design (they differ only through F)
+    assert not distinct_row_mask(16, 3, 3, seed=1).any()
+    for bad in (-1, 5):  # n_fix outside [0, cols] is still refused
+        with pytest.raises(ValueError, match="must lie in"):
+            distinct_row_mask(3, 4, bad, seed=0)
+    # a fully fixed conv applies exactly its constants F and has nothing trainable in its weight
+    c = WAsymConv2d(3, 5, 3, n_fix=3, kappa=2.0, seed=0, fix="filters", bias=False)
+    assert not c.mask.any()
+    assert torch.equal(c.effective_weight, c.fixed) and (c.fixed != 0).all()
+    assert torch.equal(c.weight, torch.zeros_like(c.weight))
 
 
 def test_derive_seed_is_stable_across_processes():
@@ -50,7 +65,9 @@ def test_fixed_entries_never_move_in_training():
                                 WAsymLinear(16, 3, 4, 0.5, seed=2))
     before = [l.effective_weight.detach().clone() for l in (layer[0], layer[2])]
     X, y = torch.randn(256, 20), torch.randint(0, 3, (256,))
-    train(layer, X, y, TrainConfig(epochs=5, batch_size=32, lr=1e-2, weight_decay=0.1), seed=0, progress=False)
+    cfg = TrainConfig(epochs=5, batch_size=32, lr=1e-2, weight_decay=0.1)
+    hist = fit(layer, tensor_batches(X, y, cfg), cfg, seed=0, device="cpu")
+    assert "diverged" not in hist and len(hist["train_loss"]) == 5
     for l, w0 in zip((layer[0], layer[2]), before):
         w1 = l.effective_weight.detach()
         fixed = ~l.mask

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from symlib.architectures import MLP, MLPConfig
 from symlib.layers import FiGLU, distinct_row_mask
-from symlib.models import build_mlp
-from symlib.symmetry import (ReLUMLP, circulant_F, computation_dag, count_automorphisms, diagonal_equivariances,
-                             elementwise_numpy, figlu_equivariances, function_change, mlp_masks,
-                             permutation_equivariances, permute_hidden, rescale_hidden, symmetrised_F, zero_column_F)
+from symlib.theory.dag import computation_dag, count_automorphisms, mlp_masks
+from symlib.theory.equivariance import (circulant_F, diagonal_equivariances, elementwise_numpy, figlu_equivariances,
+                                        permutation_equivariances, symmetrised_F, zero_column_F)
+from symlib.theory.transforms import function_change, permute_hidden, rescale_hidden
 
 ones = lambda r, c: np.ones((r, c), dtype=bool)  # noqa: E731
 
@@ -19,9 +20,16 @@ def _x(n=32, d=20, seed=0):
 
 
 def _mlp(variant, seed=1):
+    """GELU + LayerNorm MLP 20-16-16-5; FiGLU's std 1/sqrt(16), the old `figlu_scale=1.0` at this width."""
     torch.manual_seed(seed)
-    return build_mlp(in_features=20, width=16, depth=3, out_features=5, variant=variant, n_fix=(4, 4, 8),
-                     kappa=(1.0, 1.0, 0.5), arch_seed=seed).double()
+    return MLP(MLPConfig(in_features=20, width=16, depth=3, out_features=5, variant=variant, n_fix=(4, 4, 8),
+                         kappa=(1.0, 1.0, 0.5), figlu_std=0.25, arch_seed=seed)).double()
+
+
+def _relu_mlp(variant, arch_seed=0, **kw):
+    """Plain ReLU MLP 20-16-16-5 without norms (the former ``ReLUMLP([20, 16, 16, 5], ...)``)."""
+    return MLP(MLPConfig(in_features=20, width=16, depth=3, out_features=5, variant=variant, activation="relu",
+                         norm=False, figlu_std=0.25, arch_seed=arch_seed, **kw))
 
 
 def test_permuted_standard_mlp_computes_the_same_function():
@@ -48,12 +56,13 @@ def test_permutation_moves_parameters_not_buffers():
 def test_rescaling_is_a_symmetry_of_relu_nets_only():
     x = _x()
     torch.manual_seed(0)
-    std = ReLUMLP([20, 16, 16, 5], "standard").double()
+    std = _relu_mlp("standard").double()
+    assert std.norms is None and all(isinstance(a, torch.nn.ReLU) for a in std.acts)
     assert function_change(std, lambda mm: rescale_hidden(mm, 1), x) < 1e-12
     assert function_change(std, lambda mm: permute_hidden(mm, 1), x) < 1e-12
-    wa = ReLUMLP([20, 16, 16, 5], "w_asym", n_fix=[4, 4, 8], kappa=[1.0, 1.0, 1.0], arch_seed=2).double()
+    wa = _relu_mlp("w_asym", n_fix=(4, 4, 8), kappa=(1.0, 1.0, 1.0), arch_seed=2).double()
     assert function_change(wa, lambda mm: rescale_hidden(mm, 1), x) > 1e-2
-    sa = ReLUMLP([20, 16, 16, 5], "sigma_asym", arch_seed=2).double()
+    sa = _relu_mlp("sigma_asym", arch_seed=2).double()
     assert function_change(sa, lambda mm: rescale_hidden(mm, 1), x) > 1e-3
     # LayerNorm + GELU has no rescaling symmetry, even in the standard MLP
     assert function_change(_mlp("standard"), lambda mm: rescale_hidden(mm, 1), x) > 1e-3
@@ -95,10 +104,10 @@ def test_equal_mask_rows_or_unmasked_layers_leave_automorphisms():
 
 
 def test_masks_of_symlib_mlps():
-    w = build_mlp(in_features=8, width=5, depth=3, out_features=2, variant="w_asym", n_fix=(2, 2, 2),
-                  kappa=(1.0, 1.0, 1.0), arch_seed=4)
+    w = MLP(MLPConfig(in_features=8, width=5, depth=3, out_features=2, variant="w_asym", n_fix=(2, 2, 2),
+                      kappa=(1.0, 1.0, 1.0), arch_seed=4))
     assert count_automorphisms(computation_dag(mlp_masks(w))) == 1
-    s = build_mlp(in_features=4, width=3, depth=3, out_features=2)
+    s = MLP(MLPConfig(in_features=4, width=3, depth=3, out_features=2))
     assert count_automorphisms(computation_dag(mlp_masks(s))) == 36
 
 

@@ -1,0 +1,94 @@
+"""The MLP of Lim et al. (2024), Table 1 row 1, and the plain ReLU MLP of the symmetries chapter.
+
+Block ``i`` (``i < depth − 1``) is ``Linear → LayerNorm → activation`` (the order of the authors' code; the
+paper does not say), the last layer is a bare ``Linear``. With ``norm=False, activation="relu"`` it is the
+plain ReLU MLP whose hidden units also have a positive-rescaling symmetry.
+
+Paper settings (Table 5 and the authors' code): 4 linear layers, width 512, GELU, W-Asym
+``(n_fix, κ)`` per layer = (64, 1), (64, 1), (64, 1/2), (256, 1/4); σ-Asym FiGLU ``F`` with std 1.
+
+Symmetries: hidden layer ``i`` carries permutation ``"P{i}"``; it acts on the rows of ``layers.i.weight``,
+``layers.i.bias``, the LayerNorm ``norms.i`` and the columns of ``layers.{i+1}.weight``. Activation
+matching reads ``P{i}`` at the output of ``acts.i``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..permutation import PermutationSpec, linear_axes, norm_axes
+from ..variants import LayerFactory, check_variant
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Architecture of an :class:`MLP`. ``depth`` counts linear layers (``depth − 1`` hidden layers).
+
+    ``n_fix`` and ``kappa`` have one entry per linear layer and are used by the W-Asym variant only
+    (``n_fix`` = fixed entries per row); ``figlu_std`` is the std of FiGLU's ``F`` (σ-Asym only).
+    """
+
+    in_features: int = 784
+    width: int = 512
+    depth: int = 4
+    out_features: int = 10
+    variant: str = "standard"
+    n_fix: tuple[int, ...] = (64, 64, 64, 256)
+    kappa: tuple[float, ...] = (1.0, 1.0, 0.5, 0.25)
+    figlu_std: float = 1.0
+    activation: str = "gelu"
+    norm: bool = True
+    arch_seed: int = 0
+    dims: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_variant(self.variant)
+        if self.depth < 2:
+            raise ValueError(f"depth must be >= 2 linear layers, got {self.depth}")
+        if self.variant == "w_asym" and not (len(self.n_fix) == len(self.kappa) == self.depth):
+            raise ValueError(f"n_fix {self.n_fix} and kappa {self.kappa} need one entry per linear layer "
+                             f"(depth={self.depth})")
+        dims = (self.in_features,) + (self.width,) * (self.depth - 1) + (self.out_features,)
+        object.__setattr__(self, "dims", dims)
+
+
+class MLP(nn.Module):
+    """``x (B, *) -> logits (B, out_features)``; the input is flattened first."""
+
+    def __init__(self, cfg: MLPConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        make = LayerFactory(cfg.variant, cfg.arch_seed)
+        hidden = range(cfg.depth - 1)
+        self.layers = nn.ModuleList([
+            make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i] if cfg.variant == "w_asym" else 0,
+                        kappa=cfg.kappa[i] if cfg.variant == "w_asym" else 1.0)
+            for i, (d_in, d_out) in enumerate(zip(cfg.dims[:-1], cfg.dims[1:]))])
+        self.norms = nn.ModuleList([nn.LayerNorm(cfg.width) for _ in hidden]) if cfg.norm else None
+        self.acts = nn.ModuleList([make.activation(f"acts.{i}", cfg.width, base=cfg.activation,
+                                                   figlu_std=cfg.figlu_std) for i in hidden])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        for i, act in enumerate(self.acts):
+            x = self.layers[i](x)
+            if self.norms is not None:
+                x = self.norms[i](x)
+            x = act(x)
+        return self.layers[-1](x)
+
+    def permutation_spec(self) -> PermutationSpec:
+        """Hidden layer ``i`` permutes by ``"P{i}"``; the input and the logits are never permuted."""
+        parts = []
+        for i in range(self.cfg.depth):
+            out = f"P{i}" if i < self.cfg.depth - 1 else None
+            parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None))
+            if out is not None and self.cfg.norm:
+                parts.append(norm_axes(f"norms.{i}", out))
+        return PermutationSpec.merge(*parts)
+
+    def activation_sites(self) -> dict[str, str]:
+        """``P{i}`` is read at the output of ``acts.i`` (post-activation hidden units, shape ``(B, width)``)."""
+        return {f"P{i}": f"acts.{i}" for i in range(self.cfg.depth - 1)}
