@@ -1,7 +1,9 @@
 """Datasets as in-memory tensors, from a local root or a torchvision download.
 
-The root is resolved as: the ``root`` argument, else ``$SYMLIB_DATA``, else
-``./data``. Files follow torchvision's layout (``<root>/MNIST/raw/*-ubyte[.gz]``,
+The root is resolved as: the ``root`` argument, else ``$SYMLIB_DATA`` (relative
+to the current directory), else ``data/`` at the project root (a source checkout;
+elsewhere ``./data``). :mod:`symlib.notebook` makes a relative ``SYMLIB_DATA``
+absolute against the directory it was started in before a kernel runs. Files follow torchvision's layout (``<root>/MNIST/raw/*-ubyte[.gz]``,
 ``<root>/cifar-10-batches-py/*``), so a downloaded copy and an offline copy
 are read by the same code. When the files are missing and ``download`` is
 true, torchvision downloads them into the root; if that fails (no network,
@@ -47,6 +49,14 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.y)
 
+    def downsample(self, factor: int) -> "Dataset":
+        """Area downsampling: every ``factor × factor`` block of pixels averaged (``factor = 1``: unchanged)."""
+        if factor == 1:
+            return self
+        if factor < 1 or self.X.shape[-1] % factor or self.X.shape[-2] % factor:
+            raise ValueError(f"cannot downsample {tuple(self.X.shape[-2:])} images by {factor}")
+        return Dataset(torch.nn.functional.avg_pool2d(self.X, factor), self.y, self.classes)
+
     def subset(self, n: int | None, seed: int) -> "Dataset":
         """A seeded random subset of size ``n`` (``None`` or ``n >= len``: everything, same order)."""
         if n is None or n >= len(self):
@@ -57,15 +67,18 @@ class Dataset:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """``root`` argument > ``$SYMLIB_DATA`` > ``./data``."""
-    return Path(root if root is not None else os.environ.get("SYMLIB_DATA", "data")).expanduser()
+    """``root`` argument > ``$SYMLIB_DATA`` > ``<project root>/data``."""
+    if root is None and not os.environ.get("SYMLIB_DATA"):
+        from .results import project_root
+        return project_root() / "data"
+    return Path(root if root is not None else os.environ["SYMLIB_DATA"]).expanduser()
 
 
 def _missing(name: str, looked_for: list[Path], reason: str, how: str) -> DatasetNotFound:
     lines = "\n".join(f"  - {p}" for p in looked_for)
     return DatasetNotFound(
         f"{name} not found ({reason}). Looked for:\n{lines}\n"
-        f"How to fix: {how}\nThe root is the `root` argument, else $SYMLIB_DATA, else ./data."
+        f"How to fix: {how}\nThe root is the `root` argument, else $SYMLIB_DATA, else data/ at the project root."
     )
 
 

@@ -9,14 +9,14 @@ other float buffers (running statistics) are interpolated like parameters.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from .evaluation import evaluate_states
 from .layers import fixed_buffer_names
-from .train import evaluate
 
 
 def interpolate_state(model: nn.Module, state_a: Mapping[str, torch.Tensor], state_b: Mapping[str, torch.Tensor],
@@ -38,46 +38,29 @@ def interpolate_state(model: nn.Module, state_a: Mapping[str, torch.Tensor], sta
     return out
 
 
-def interpolation_curve(model: nn.Module, state_a, state_b, X: torch.Tensor, y: torch.Tensor,
-                        alphas: Sequence[float], batch_size: int = 2000, device: str = "cpu") -> dict[str, list[float]]:
-    """Loss and accuracy of ``model`` loaded with the interpolated weights at each ``α``.
-
-    ``X (N, ...)``, ``y (N,)``; returns ``{"alpha": [...], "loss": [...], "acc": [...]}``
-    with mean cross-entropy (nats) and accuracy in [0, 1]. ``model`` is used as
-    a template (its weights are overwritten).
-    """
-    losses, accs = [], []
-    for alpha in alphas:
-        model.load_state_dict(interpolate_state(model, state_a, state_b, alpha))
-        loss, acc = evaluate(model, X, y, batch_size=batch_size, device=device)
-        losses.append(loss)
-        accs.append(acc)
-    return {"alpha": [float(a) for a in alphas], "loss": losses, "acc": accs}
-
-
-def interpolation_losses(make_model: Callable[[], nn.Module],
+def interpolation_curves(model: nn.Module,
                          pairs: Sequence[tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]]],
-                         alphas: Sequence[float], X: torch.Tensor, y: torch.Tensor,
+                         alphas: Sequence[float], X: torch.Tensor, y: torch.Tensor, *,
                          label_smoothing: Sequence[float] | None = None, device: str = "auto",
-                         states_at_once: int = 256) -> list[list[float]]:
-    """Loss curves ``L((1 − α) θ_a + α θ_b)`` for many pairs ``(θ_a, θ_b)`` of one architecture.
+                         states_at_once: int = 256) -> list[dict[str, list[float]]]:
+    """``L((1 − α) θ_a + α θ_b)`` and the accuracy along it, for many pairs ``(θ_a, θ_b)`` of ``model``'s structure.
 
-    Returns one list of ``len(alphas)`` mean losses (nats) per pair, pair ``k`` with label smoothing
-    ``label_smoothing[k]`` (default 0). States go to :func:`symlib.population.evaluate_states` (vectorised on
-    a GPU) at most ``states_at_once`` at a time, so memory stays bounded for large zoos.
+    Returns per pair ``{"alpha": [...], "loss": [...], "acc": [...]}`` (mean cross-entropy in nats, with pair
+    ``k``'s ``label_smoothing[k]``, default 0; accuracy in [0, 1]) on ``(X (N, ...), y (N,))``. States go to
+    :func:`symlib.evaluation.evaluate_states` (vectorised on a GPU) at most ``states_at_once`` at a time, so memory
+    stays bounded for large zoos. ``model`` is only a template (its weights are unused).
     """
-    from .population import evaluate_states  # population imports train; keep this module light to import
-
-    template = make_model()  # names the fixed buffers, which must agree at both ends
-    ls = list(label_smoothing) if label_smoothing is not None else [0.0] * len(pairs)
+    smoothing = list(label_smoothing) if label_smoothing is not None else [0.0] * len(pairs)
     per_call = max(1, states_at_once // max(1, len(alphas)))
-    curves: list[list[float]] = []
+    curves: list[dict[str, list[float]]] = []
     for c0 in range(0, len(pairs), per_call):
         group = pairs[c0:c0 + per_call]
-        states = [interpolate_state(template, a, b, float(t)) for a, b in group for t in alphas]
-        losses, _ = evaluate_states(make_model, states, X, y, [v for v in ls[c0:c0 + per_call] for _ in alphas],
-                                    device=device)
-        curves += [losses[j * len(alphas):(j + 1) * len(alphas)] for j in range(len(group))]
+        states = [interpolate_state(model, a, b, float(t)) for a, b in group for t in alphas]
+        res = evaluate_states(model, states, (X, y), device=device,
+                              hyper={"label_smoothing": [v for v in smoothing[c0:c0 + per_call] for _ in alphas]})
+        for j in range(len(group)):
+            part = slice(j * len(alphas), (j + 1) * len(alphas))
+            curves.append({"alpha": [float(a) for a in alphas], "loss": res["loss"][part], "acc": res["acc"][part]})
     return curves
 
 
@@ -96,24 +79,33 @@ def max_barrier(alpha: Sequence[float], loss: Sequence[float]) -> float:
     return float(np.max(loss - ((1 - alpha) * loss[0] + alpha * loss[-1])))
 
 
-def mli_metrics(alpha: Sequence[float], loss: Sequence[float]) -> dict[str, float]:
+def mli_metrics(alpha: Sequence[float], loss: Sequence[float], tolerance: float = 0.01) -> dict[str, float]:
     """Monotonic-linear-interpolation metrics of a loss curve from initialisation (α=0) to the end (α=1).
 
     Lim et al. (2024), Table 4, on an evenly spaced grid ``α_0 < … < α_{K-1}``:
 
-    * ``delta`` ``Δ = max_i L(α_{i+1}) − L(α_i)``; the curve is *monotonic* when ``Δ ≤ 0``;
+    * ``delta`` ``Δ = max_i L(α_{i+1}) − L(α_i)``; the curve is ``monotonic`` when ``Δ ≤ 0``;
     * ``local_convexity``: share of interior ``α_i`` whose centred second difference
       ``L(α_{i+1}) − 2L(α_i) + L(α_{i−1})`` is ``≥ 0``;
-    * ``global_convexity``: share of all ``α_i`` with ``L(α_i) ≤ (1 − α_i) L(α_0) + α_i L(α_{K−1})`` — the
-      chord from the *first* to the *last* point (the authors' code drew it to the second point, a bug).
+    * ``global_convexity``: share of all ``α_i`` with ``L(α_i) ≤ (1 − α_i) L(α_0) + α_i L(α_{K−1})``, the chord from
+      the *first* to the *last* point (the paper's definition; the authors' code drew it to the second point).
+
+    Robustness views: ``global_convexity_interior`` counts interior points only (the authors' code);
+    ``monotonic_tolerant`` ignores rises smaller than ``tolerance`` × the total drop ``L(0) − L(1)`` (a curve that
+    does not drop at all gets no tolerance); ``rise_alpha`` is the ``α`` at which the largest rise ends and
+    ``rise_is_last_step`` says whether it is the final step, into ``α = 1``.
     """
     a, l = np.asarray(alpha, dtype=float), np.asarray(loss, dtype=float)
     if a.ndim != 1 or len(a) < 3 or not np.isclose(a[0], 0) or not np.isclose(a[-1], 1):
         raise ValueError("need >= 3 α values from 0 to 1")
     if not np.allclose(np.diff(a), a[1] - a[0]):
         raise ValueError("α must be evenly spaced for the second differences")
-    delta = float(np.max(np.diff(l)))
-    chord = (1 - a) * l[0] + a * l[-1]
+    steps = np.diff(l)
+    delta = float(np.max(steps))
+    below = l <= (1 - a) * l[0] + a * l[-1]
+    allowed = tolerance * max(float(l[0] - l[-1]), 0.0)
     return {"delta": delta, "monotonic": float(delta <= 0),
             "local_convexity": float(np.mean(l[2:] - 2 * l[1:-1] + l[:-2] >= 0)),
-            "global_convexity": float(np.mean(l <= chord))}
+            "global_convexity": float(np.mean(below)), "global_convexity_interior": float(np.mean(below[1:-1])),
+            "monotonic_tolerant": float(delta <= allowed), "rise_alpha": float(a[int(np.argmax(steps)) + 1]),
+            "rise_is_last_step": float(int(np.argmax(steps)) == len(steps) - 1)}
