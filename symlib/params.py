@@ -1,18 +1,17 @@
-"""Notebook parameters: presets per scale, and validation that fails loudly.
+"""Notebook parameters: presets per scale, and validation that fails loudly, in one line, before any work starts.
 
-Every chapter notebook has a papermill ``parameters`` cell whose first line is
-``scale = "small"``, followed by ``seed``, ``recompute`` and chapter knobs that
-default to ``None`` ("take the preset"). Papermill only *warns* about unknown
-parameters, so the chapter's experiment module calls :func:`resolve` on the
-notebook's namespace: an unknown scale, a misspelt parameter (any extra
-user-level name papermill injected) or a wrongly typed value raises.
+Every chapter notebook has a papermill ``parameters`` cell whose first line is ``scale = "small"``, followed by
+``seed``, ``recompute`` and one line per preset key, each defaulting to ``None`` ("take the preset"). The chapter's
+``configure`` calls :func:`resolve` on the notebook's namespace (or on the ``-p`` values, in
+:mod:`symlib.notebook`, before a kernel starts): an unknown scale, a misspelt parameter or a value of the wrong
+type raises :class:`ParameterError`. A list parameter takes any length; its elements are typed like the preset's.
 """
 from __future__ import annotations
 
 import types
 from typing import Any, Mapping
 
-SCALES = ("ci", "small", "paper")
+COMMON = ("scale", "seed", "recompute")
 _IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 
 
@@ -28,48 +27,69 @@ def notebook_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             and not isinstance(v, types.ModuleType) and not callable(v)}
 
 
-def resolve(presets: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any],
-            common: tuple[str, ...] = ("scale", "seed", "recompute")) -> dict[str, Any]:
-    """Merge ``given`` parameters over ``presets[scale]``.
+def accepted(presets: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every parameter a chapter accepts: the common ones, then the preset keys."""
+    keys = [k for p in presets.values() for k in p]
+    return list(COMMON) + [k for k in dict.fromkeys(keys) if k not in COMMON]
 
-    ``None`` means "take the preset". Raises :class:`ParameterError` naming
-    the unknown scale / parameter and listing the valid ones.
+
+def resolve(presets: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``given`` parameters over ``presets[scale]`` (``None`` means "take the preset").
+
+    Raises :class:`ParameterError` naming the bad scale / parameter / value and what is valid. ``recompute`` is
+    validated (a bool) but not part of the returned config (it says *whether* to compute, not *what*).
     """
     scale = given.get("scale", "small")
-    if scale not in presets:
+    if not isinstance(scale, str) or scale not in presets:
         raise ParameterError(f"unknown scale {scale!r}; valid scales: {', '.join(presets)}")
-    preset = dict(presets[scale])
-    allowed = set(preset) | set(common)
-    unknown = sorted(set(given) - allowed)
+    unknown = sorted(set(given) - set(accepted(presets)))
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {unknown}; valid parameters: {sorted(allowed)}")
-    cfg = {"scale": scale, "seed": 0, **preset}
+        raise ParameterError(f"unknown parameter(s) {unknown}; valid parameters: {', '.join(accepted(presets))}")
+    recompute = given.get("recompute")
+    if recompute is not None and not isinstance(recompute, bool):
+        raise ParameterError(f"recompute must be True or False, got {recompute!r}")
+    cfg = {"scale": scale, "seed": 0, **presets[scale]}
     for key, value in given.items():
         if value is None or key in ("scale", "recompute"):
             continue
-        if key != "seed" and preset.get(key) is not None:
-            value = _coerce(key, value, preset[key])
-        cfg[key] = value
-    if not isinstance(cfg["seed"], int) or isinstance(cfg["seed"], bool):
-        raise ParameterError(f"seed must be an int, got {cfg['seed']!r}")
+        cfg[key] = _coerce(key, value, _example(presets, key))
     return cfg
 
 
+def _example(presets: Mapping[str, Mapping[str, Any]], key: str) -> Any:
+    """A non-None preset value of ``key`` at any scale (its type is the parameter's type)."""
+    if key == "seed":
+        return 0
+    values = [p[key] for p in presets.values() if p.get(key) is not None]
+    return values[0] if values else None
+
+
 def _coerce(key: str, value: Any, like: Any) -> Any:
+    if like is None:
+        return value
     if isinstance(like, bool):
         if not isinstance(value, bool):
-            raise ParameterError(f"{key} must be True/False, got {value!r}")
+            raise ParameterError(f"{key} must be True or False, got {value!r}")
         return value
     if isinstance(like, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ParameterError(f"{key} must be an int, got {value!r}")
+            raise ParameterError(f"{key} must be an integer, got {value!r}")
         return value
     if isinstance(like, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParameterError(f"{key} must be a number, got {value!r}")
         return float(value)
+    if isinstance(like, str):
+        if not isinstance(value, str):
+            raise ParameterError(f"{key} must be a string, got {value!r}")
+        return value
     if isinstance(like, (list, tuple)):
-        if not isinstance(value, (list, tuple)) or len(value) != len(like):
-            raise ParameterError(f"{key} must be a list of {len(like)} values like {list(like)}, got {value!r}")
-        return [_coerce(f"{key}[{i}]", v, w) for i, (v, w) in enumerate(zip(value, like))]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ParameterError(f"{key} must be a non-empty list like {list(like)}, got {value!r}")
+        element = like[0] if like else None
+        return [_coerce(f"{key}[{i}]", v, element) for i, v in enumerate(value)]
+    if isinstance(like, dict):
+        if not isinstance(value, dict):
+            raise ParameterError(f"{key} must be a mapping like {like}, got {value!r}")
+        return value
     return value

@@ -1,11 +1,17 @@
+"""Data are the real datasets; parameters are validated before any work, in one line, from any directory."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from symlib import params
-from symlib.data import DatasetNotFound, load_cifar10, load_mnist
-from symlib.experiments import lmc
+from symlib import notebook, params
+from symlib.chapters import appendix_a, lmc
+from symlib.data import DatasetNotFound, data_root, load_cifar10, load_mnist
 from symlib.results import config_hash
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_missing_dataset_error_names_the_files_and_the_fix(tmp_path):
@@ -24,21 +30,41 @@ def test_mnist_is_the_real_dataset(data_root):
     assert abs(float(test.X.mean())) < 0.05 and abs(float(test.X.std()) - 1) < 0.05
 
 
-def test_cifar10_is_the_real_dataset(data_root):
+def test_cifar10_is_the_real_dataset_and_downsamples_by_area(data_root):
     if not (data_root / "cifar-10-batches-py").exists():
         pytest.skip("CIFAR-10 not in the data root")
     test = load_cifar10("test", root=data_root, download=False)
     assert tuple(test.X.shape) == (10000, 3, 32, 32)
     assert test.y.bincount().tolist() == [1000] * 10 and test.classes[0] == "airplane"
+    small = test.subset(5, 0).downsample(2)
+    assert tuple(small.X.shape) == (5, 3, 16, 16)
+    assert small.X[0, :, 0, 0].tolist() == pytest.approx(test.subset(5, 0).X[0, :, :2, :2].mean((1, 2)).tolist())
 
 
-def test_unknown_scale_and_misspelt_parameter_are_rejected():
+def test_the_default_data_root_is_the_project_not_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("SYMLIB_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data_root() == ROOT / "data"
+
+
+def test_unknown_scale_misspelt_parameter_bad_types_are_rejected():
     with pytest.raises(params.ParameterError, match="unknown scale 'smal'"):
         lmc.configure({"scale": "smal"})
     with pytest.raises(params.ParameterError, match=r"unknown parameter\(s\) \['widht'\]"):
         lmc.configure({"scale": "small", "widht": 256})
-    with pytest.raises(params.ParameterError, match="must be an int"):
+    with pytest.raises(params.ParameterError, match="must be an integer"):
         lmc.configure({"scale": "small", "epochs": "3"})
+    with pytest.raises(params.ParameterError, match="recompute must be True or False"):
+        lmc.configure({"scale": "small", "recompute": "maybe"})
+    with pytest.raises(params.ParameterError, match=r"kappa\[1\] must be a number"):
+        lmc.configure({"scale": "small", "kappa": [1.0, "x", 0.5, 0.25]})
+
+
+def test_grids_take_any_length():
+    from symlib.chapters import symmetries
+    cfg = symmetries.configure({"scale": "small", "kappa_grid": [0.1, 1.0]})
+    assert cfg["kappa_grid"] == [0.1, 1.0]
+    assert appendix_a.configure({"scale": "small", "grid_kappas": [0.5, 1, 2, 3, 4]})["grid_kappas"] == [0.5, 1, 2, 3, 4]
 
 
 def test_imported_names_are_not_mistaken_for_parameters():
@@ -58,28 +84,52 @@ def test_presets_and_overrides():
     paper = lmc.configure({"scale": "paper"})
     assert (paper["lr"], paper["weight_decay"], paper["batch_size"], paper["epochs"]) == (1e-3, 0.03, 64, 25)
     assert paper["n_pairs"] >= 5 and paper["width"] == 512 and paper["n_fix"] == [64, 64, 64, 256]
-    assert paper["kappa"] == [1.0, 1.0, 0.5, 0.25]
+    assert paper["kappa"] == [1.0, 1.0, 0.5, 0.25] and paper["figlu_std"] == [1.0]  # the authors' FiGLU scale
 
 
-def test_notebook_wrapper_rejects_undeclared_parameters(tmp_path):
-    from symlib import notebook
-    book = Path(__file__).resolve().parents[1] / "book" / "lmc.ipynb"
+def test_the_wrapper_validates_before_any_kernel_starts(tmp_path):
+    book = ROOT / "book" / "lmc.ipynb"
     assert {"scale", "seed", "recompute", "width"} <= set(notebook.declared_parameters(book))
-    with pytest.raises(SystemExit, match=r"no parameter\(s\) \['widht'\]"):
-        notebook.run(book, tmp_path / "out.ipynb", {"scale": "ci", "widht": 3})
+    for bad, message in (({"scale": "ci", "widht": 3}, r"no parameter\(s\) \['widht'\]"),
+                         ({"scale": "huge"}, "unknown scale 'huge'"), ({"recompute": "maybe"}, "recompute must be"),
+                         ({"epochs": 1.5}, "epochs must be an integer")):
+        with pytest.raises(params.ParameterError, match=message):
+            notebook.run(book, tmp_path / "out.ipynb", bad)
     assert not (tmp_path / "out.ipynb").exists()
     assert notebook.parse_value("3") == 3 and notebook.parse_value("[64, 8]") == [64, 8]
     assert notebook.parse_value("1e-3") == 1e-3 and notebook.parse_value("small") == "small"
 
 
-def test_figure6_threshold_follows_the_stated_rule():
-    from symlib.experiments import appendix_a
-    small = appendix_a.configure({"scale": "small"})
-    assert small["grid_threshold"] is None  # no fixed threshold: a fraction of the standard run's accuracy
-    assert appendix_a.threshold(small, 0.30) == pytest.approx(small["grid_threshold_of_standard"] * 0.30)
-    assert appendix_a.threshold(appendix_a.configure({"scale": "paper"}), 0.30) == 0.70  # the paper's 70 %
-    assert appendix_a.threshold(appendix_a.configure({"scale": "small", "grid_threshold": 0.5}), 0.3) == 0.5
-    for bad in (1.5, 0.0, "0.3", True):
-        with pytest.raises(params.ParameterError, match="grid_threshold must be a training accuracy"):
-            appendix_a.configure({"scale": "small", "grid_threshold": bad})
+def test_a_bad_parameter_is_one_line_on_the_command_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "symlib.notebook", str(ROOT / "book" / "lmc.ipynb"),
+                          str(tmp_path / "o.ipynb"), "-p", "recompute", "maybe"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == ["error: recompute must be True or False, got 'maybe'"]
 
+
+def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYMLIB_DATA", "some/data")
+    monkeypatch.delenv("SYMLIB_RESULTS", raising=False)
+    monkeypatch.setenv("SYMLIB_ZOO", "../zoo")
+    paths = notebook.caller_paths()
+    assert paths["SYMLIB_DATA"] == str(tmp_path / "some" / "data")
+    assert paths["SYMLIB_ZOO"] == str(tmp_path.parent / "zoo") and "SYMLIB_RESULTS" not in paths
+    monkeypatch.delenv("SYMLIB_DATA")
+    assert notebook.caller_paths()["SYMLIB_DATA"] == str(tmp_path / "data")
+
+
+def test_a_chapter_runs_from_another_directory_with_a_relative_data_path(data_root, tmp_path):
+    """`python -m symlib.notebook` at ci from outside the project with a relative SYMLIB_DATA: the data are found
+    and nothing is written under book/."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = sorted(p.name for p in (ROOT / "book").iterdir())
+    env = {**os.environ, "SYMLIB_DATA": os.path.relpath(data_root.resolve(), elsewhere),
+           "SYMLIB_RESULTS": str(tmp_path / "results"), "SYMLIB_WORKERS": "1"}
+    out = subprocess.run([sys.executable, "-m", "symlib.notebook", str(ROOT / "book" / "lmc.ipynb"), "out.ipynb",
+                          "-p", "scale", "ci", "-p", "recompute", "true", "--quiet"], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (elsewhere / "out.ipynb").exists() and list((tmp_path / "results" / "ci").glob("lmc-*.json"))
+    assert sorted(p.name for p in (ROOT / "book").iterdir()) == before  # no book/data, nothing else

@@ -43,3 +43,21 @@ def test_papermill_sees_every_parameter(path):
     assigned = [t.id for node in ast.parse("".join(cell["source"])).body if isinstance(node, ast.Assign)
                 for t in node.targets]
     assert list(pm.inspect_notebook(str(path))) == assigned
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_notebook_and_its_chapter_accept_the_same_parameters(path):
+    """The wrapper checks -p names against the notebook, the chapter checks values: both must know every name."""
+    from symlib import notebook, params
+    chapter = notebook.chapter_of(path)
+    assert chapter is not None, f"no symlib.chapters.{path.stem} package for {path.name}"
+    assert notebook.declared_parameters(path) == params.accepted(chapter.PRESETS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_assert_no_claims(path):
+    """Claims are verdicts computed by the chapter (shown, never asserted): a re-run with new parameters that gives
+    another answer must render, not crash. Invariants live in the chapter's `check`."""
+    nb = json.loads(path.read_text())
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "assert " not in code, f"{path.name} asserts in a cell"
