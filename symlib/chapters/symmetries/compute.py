@@ -31,15 +31,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import params, results
-from ..data import load_mnist
-from ..layers import FiGLU, WAsymConv2d, WAsymLinear, distinct_row_mask
-from ..models import MLP, MLPConfig
-from ..seeding import derive_seed, numpy_rng, seeded
-from ..symmetry import (ReLUMLP, circulant_F, computation_dag, count_automorphisms, diagonal_equivariances,
-                        elementwise_numpy, figlu_equivariances, mlp_masks, permutation_equivariances,
-                        permute_hidden, rescale_hidden, symmetrised_F, zero_column_F)
-from ..train import TrainConfig, train
+from ... import params
+from ...architectures.mlp import MLP, MLPConfig
+from ...data import load_mnist
+from ...layers import FiGLU, WAsymConv2d, WAsymLinear, distinct_row_mask
+from ...seeding import derive_seed, seeded
+from ...theory.dag import computation_dag, count_automorphisms, mlp_masks
+from ...theory.equivariance import (circulant_F, diagonal_equivariances, elementwise_numpy, figlu_equivariances,
+                                    permutation_equivariances, symmetrised_F, zero_column_F)
+from ...theory.transforms import permute_hidden, rescale_hidden
+from ...training import TrainConfig, fit, tensor_batches
 
 NAME = "symmetries"
 VARIANTS = ("standard", "w_asym", "sigma_asym")
@@ -51,7 +52,7 @@ _PAPER = dict(width=512, depth=4, n_fix=[64, 64, 64, 256], kappa=[1.0, 1.0, 0.5,
               kappa_grid=[0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 4.0], figlu_grid=[0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
               equivariance_dim=5, n_equivariance_inputs=64, n_diagonal_random=200)
 PRESETS: dict[str, dict[str, Any]] = {
-    # the paper's MLP and training recipe (papers.md §1); the measurements themselves are ours
+    # the paper's MLP (Table 5) and the authors' training recipe; the measurements themselves are ours
     "paper": _PAPER,
     # a few minutes on 2 CPU cores: width 128, 10k training images, 2 epochs
     "small": {**_PAPER, "width": 128, "n_fix": [64, 16, 16, 64], "train_size": 10000, "epochs": 2, "n_eval": 500,
@@ -63,9 +64,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def configure(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """Validated config from a notebook's parameters (``None`` = preset); raises on unknown names or bad values."""
-    cfg = params.resolve(PRESETS, params.notebook_parameters(namespace))
+def configure(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated config from notebook parameters (``None`` = preset); raises on unknown names or bad values."""
+    cfg = params.resolve(PRESETS, params.notebook_parameters(given))
     if not (len(cfg["n_fix"]) == len(cfg["kappa"]) == cfg["depth"]):
         raise params.ParameterError(f"n_fix {cfg['n_fix']} and kappa {cfg['kappa']} need depth={cfg['depth']} entries")
     if not 2 <= cfg["equivariance_dim"] <= 5:
@@ -80,13 +81,14 @@ def configure(namespace: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- models
 
 def build(cfg: Mapping[str, Any], family: str, variant: str, arch_seed: int, kappa=None, figlu_scale=None) -> nn.Module:
+    """The book's MLP (``family="mlp"``: LayerNorm + GELU) or the plain ReLU MLP (``"relu_mlp"``); FiGLU's ``F`` has
+    std ``figlu_scale / √width`` (this chapter's sweep variable)."""
     kappa = list(cfg["kappa"]) if kappa is None else list(kappa)
     figlu_scale = cfg["figlu_scale"] if figlu_scale is None else figlu_scale
-    if family == "mlp":
-        return MLP(MLPConfig(width=cfg["width"], depth=cfg["depth"], variant=variant, n_fix=tuple(cfg["n_fix"]),
-                             kappa=tuple(kappa), figlu_scale=figlu_scale, arch_seed=arch_seed))
-    dims = [784] + [cfg["width"]] * (cfg["depth"] - 1) + [10]
-    return ReLUMLP(dims, variant, n_fix=cfg["n_fix"], kappa=kappa, figlu_scale=figlu_scale, arch_seed=arch_seed)
+    plain = family == "relu_mlp"
+    return MLP(MLPConfig(width=cfg["width"], depth=cfg["depth"], variant=variant, n_fix=tuple(cfg["n_fix"]),
+                         kappa=tuple(kappa), figlu_std=figlu_scale / math.sqrt(cfg["width"]), arch_seed=arch_seed,
+                         activation="relu" if plain else "gelu", norm=not plain))
 
 
 @torch.no_grad()
@@ -116,8 +118,8 @@ def function_change_rows(cfg, x, y, train_ds) -> list[dict]:
             for state in ("random init", "trained"):
                 hist = None
                 if state == "trained":
-                    hist = train(model, train_ds.X, train_ds.y, tc, seed=derive_seed(seed, NAME, family, variant, "data"),
-                                 device="cpu", progress=False)
+                    hist = fit(model, tensor_batches(train_ds.X, train_ds.y, tc), tc,
+                               seed=derive_seed(seed, NAME, family, variant, "data"), device="cpu")
                 m64 = copy.deepcopy(model).double()
                 acc = float((m64.eval()(x).argmax(1) == y).double().mean())
                 for tname in (("permutation",) if family == "mlp" else ("permutation", "rescaling")):
@@ -236,8 +238,8 @@ def mask_examples(seed: int) -> dict:
     return out
 
 
-def run(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """All measurements of the chapter (CPU). Returns the JSON-able result."""
+def run(cfg: Mapping[str, Any], device: str = "cpu") -> dict[str, Any]:
+    """All measurements of the chapter (on the CPU, in float64 where it matters). Returns the JSON-able result."""
     seed = cfg["seed"]
     train_ds = load_mnist("train").subset(cfg["train_size"], seed)
     test_ds = load_mnist("test").subset(cfg["n_eval"], derive_seed(seed, NAME, "eval"))
@@ -254,148 +256,17 @@ def run(cfg: Mapping[str, Any]) -> dict[str, Any]:
         }
 
 
-def load_or_run(cfg: Mapping[str, Any], recompute: bool = False) -> dict[str, Any]:
-    """Stored record for ``cfg`` from ``results/<scale>/`` unless ``recompute``; else run and store it."""
-    return results.load_or_run(NAME, dict(cfg), run, recompute=recompute, device="cpu")
 
 
-# --------------------------------------------------------------------------- tables and figures
-
-def function_change_frame(record: Mapping[str, Any]) -> pd.DataFrame:
-    rows = []
-    for r in record["result"]["function_change"]:
-        rows.append({"network": FAMILIES[r["family"]], "variant": LABELS[r["variant"]], "state": r["state"],
-                     "transform": r["transform"], "max |Δ logit|": r["change_max"],
-                     "test acc before": r["acc_before"], "test acc after": r["acc_after_mean"],
-                     "predictions changed": r["pred_changed_mean"]})
-    return pd.DataFrame(rows)
-
-
-def plot_function_change(record: Mapping[str, Any]):
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from ..plotting import METHOD_COLORS
-
-    rows = []
-    for r in record["result"]["function_change"]:
-        for c in r["changes"]:
-            rows.append({"variant": LABELS[r["variant"]], "state": r["state"],
-                         "panel": f"{FAMILIES[r['family']]}\n{r['transform']} of hidden units",
-                         "change": max(c, 1e-17)})
-    df = pd.DataFrame(rows)
-    panels = list(dict.fromkeys(df.panel))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), sharey=True)
-    for ax, panel in zip(axes, panels):
-        sns.stripplot(data=df[df.panel == panel], x="variant", y="change", hue="state", dodge=True, ax=ax,
-                      order=[LABELS[v] for v in VARIANTS], hue_order=["random init", "trained"], size=6, jitter=0.15,
-                      palette={"random init": "0.6", "trained": "0.1"})
-        for tick in ax.get_xticklabels():
-            tick.set_color(METHOD_COLORS.get(tick.get_text(), "black"))
-        ax.set_yscale("log")
-        ax.axhspan(1e-17, 1e-12, color="0.9", zorder=0)
-        ax.set_title(panel, fontsize=10)
-        ax.set_xlabel("")
-        ax.set_ylabel("max |Δ logit| on test images (float64)")
-        if ax is not axes[-1]:
-            ax.get_legend().remove()
-    axes[-1].legend(title="parameters", loc="center right", fontsize=8)
-    axes[0].text(0.02, 0.03, "grey band: floating-point zero", transform=axes[0].transAxes, fontsize=8, color="0.35")
-    fig.tight_layout()
-    return fig
-
-
-def plot_sweeps(record: Mapping[str, Any]):
-    import matplotlib.pyplot as plt
-
+def check(record: Mapping[str, Any]) -> None:
+    """Raise on a malformed record: a non-finite function change, or missing measurements."""
     res = record["result"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    from ..plotting import METHOD_COLORS
-
-    for ax, key, label, colour in ((axes[0], "kappa_sweep", "κ = std of the fixed entries F (all layers)",
-                                    METHOD_COLORS["W-Asym"]),
-                                   (axes[1], "figlu_sweep", "FiGLU scale c  (F ~ N(0, c²/width))",
-                                    METHOD_COLORS["σ-Asym"])):
-        s = res[key]
-        ch = np.array(s["changes"])
-        ax.errorbar(s["grid"], s["mean"], yerr=s["std"], marker="o", color=colour, capsize=3,
-                    label=("W-Asym" if key == "kappa_sweep" else "σ-Asym") + " (mean ± std)")
-        ax.scatter(np.repeat(s["grid"], ch.shape[1]), ch.ravel(), s=10, color=colour, alpha=0.4,
-                   label="single network")
-        lo = ch.min()
-        if key == "kappa_sweep":
-            ax.axhline(s["kappa_zero"], color=colour, ls=":", label="W-Asym with κ = 0 (mask only)")
-            lo = min(lo, s["kappa_zero"])
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(lo / 10, ch.max() * 5)
-        ax.text(0.98, 0.04, f"Standard MLP: {s['standard']:.1e}\n(exact symmetry, far below this axis)",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color=METHOD_COLORS["Standard"])
-        ax.set_xlabel(label)
-        ax.set_ylabel("max |Δ logit| after a random\nhidden-unit permutation (float64)")
-        ax.legend(fontsize=8, loc="upper left")
-    axes[0].set_title("W-Asym: the change grows with κ")
-    axes[1].set_title("σ-Asym: the change vanishes as F → 0")
-    fig.tight_layout()
-    return fig
-
-
-def automorphism_frame(record: Mapping[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame([{"network": r["network"], "edges": r["edges"], "hidden-layer mask rows distinct": all(r["rows_distinct"]),
-                          "automorphisms (counted)": r["automorphisms"], "predicted": r["predicted"],
-                          "why": r["prediction"]} for r in record["result"]["automorphisms"]]).set_index("network")
-
-
-def equivariance_frame(record: Mapping[str, Any]) -> pd.DataFrame:
-    rows = []
-    for r in record["result"]["equivariances"]:
-        ex = "; ".join(f"P1=P2={tuple(p1)}" for p1, p2 in r["perm_examples"][:2]) or "—"
-        rows.append({"σ": r["nonlinearity"], "perm. pairs found": f"{r['perm_pairs']} / {r['perm_tested']}",
-                     "all with P1 = P2": r["perm_all_equal"], "non-identity examples": ex,
-                     "diag. pairs found": f"{r['diag_pairs']} / {r['diag_tested']}", "predicted": r["predicted"]})
-    return pd.DataFrame(rows).set_index("σ")
-
-
-def _outline_fixed(ax, mask: np.ndarray) -> None:
-    from matplotlib.patches import Rectangle
-    for i, j in zip(*np.nonzero(~mask)):
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.4))
-
-
-def _conv_tiles(arr: np.ndarray, fill=np.nan) -> np.ndarray:
-    """(C_out, C_in, k, k) -> a (C_out·(k+1)−1, C_in·(k+1)−1) image of k×k tiles separated by one blank row/column."""
-    co, ci, k, _ = arr.shape
-    img = np.full((co * (k + 1) - 1, ci * (k + 1) - 1), fill, dtype=float)
-    for o in range(co):
-        for i in range(ci):
-            img[o * (k + 1):o * (k + 1) + k, i * (k + 1):i * (k + 1) + k] = arr[o, i]
-    return img
-
-
-def plot_masks(record: Mapping[str, Any]):
-    import matplotlib.pyplot as plt
-
-    m = record["result"]["masks"]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), gridspec_kw={"width_ratios": [16, 15, 15]},
-                             constrained_layout=True)
-    panels = [("linear", "W-Asym linear, 16 → 8\nn_fix = 4 per row, κ = 1"),
-              ("conv_entries", "W-Asym conv 3×3, 4 → 4 channels\nfixed entries: 8 per output channel"),
-              ("conv_filters", "W-Asym conv 3×3, 4 → 4 channels\nfixed filters: 1 per output channel")]
-    vmax = max(np.abs(np.array(m[k]["weight"])).max() for k, _ in panels)
-    for ax, (key, title) in zip(axes, panels):
-        w, mask = np.array(m[key]["weight"]), np.array(m[key]["mask"], dtype=bool)
-        if w.ndim == 4:
-            k = w.shape[2]
-            ax.set_xticks([i * (k + 1) + 1 for i in range(w.shape[1])], range(w.shape[1]))
-            ax.set_yticks([o * (k + 1) + 1 for o in range(w.shape[0])], range(w.shape[0]))
-            w, mask = _conv_tiles(w), _conv_tiles(mask.astype(float), fill=1.0).astype(bool)
-            ax.set_xlabel("input channel (one 3×3 filter per tile)")
-            ax.set_ylabel("output channel")
-        else:
-            ax.set_xlabel("input unit j")
-            ax.set_ylabel("output unit i")
-        im = ax.imshow(np.ma.masked_invalid(w), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        _outline_fixed(ax, mask)
-        ax.set_title(title, fontsize=10)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="effective weight  M⊙W + (1−M)⊙F\n(black outline: fixed entry)")
-    return fig
+    expected = sum(len(("permutation",) if f == "mlp" else ("permutation", "rescaling")) for f in FAMILIES) * \
+        len(VARIANTS) * 2
+    if len(res["function_change"]) != expected:
+        raise ValueError(f"{len(res['function_change'])} function-change rows, expected {expected}")
+    if not all(np.isfinite(r["changes"]).all() for r in res["function_change"]):
+        raise ValueError("non-finite function change")
+    for key in ("kappa_sweep", "figlu_sweep"):
+        if len(res[key]["mean"]) != len(res[key]["grid"]) or not np.isfinite(res[key]["mean"]).all():
+            raise ValueError(f"{key}: malformed sweep")

@@ -1,0 +1,218 @@
+"""Appendix A: distance against barrier, overfitting, Figure 6, and the verdicts of their claims.
+
+Designs and tests (fixed before the run): pair ``k`` is members ``(2k, 2k+1)`` in every variant and member ``i``
+shares its hyper-parameters across variants, so variants are compared **paired** (Wilcoxon signed-rank). "Not
+closer in weight space" is a non-inferiority statement: W-Asym pairs are at least :data:`DISTANCE_MARGIN` × as far
+apart as standard pairs. Figure 6's trend is Spearman's correlation of epochs-to-threshold with ``n_fix`` and with
+``κ`` over the W-Asym grid, a run that never reaches the threshold counting as ``grid_epochs + 1`` (censored).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from ... import stats
+from ...claims import Assessment, Claim, directional
+from ...plotting import METHOD_COLORS, new_figure
+from ...variants import LABELS, VARIANTS
+
+#: "W-Asym pairs are not closer": their distance per parameter is at least 0.9 × the standard pairs' (fixed before
+#: the run: a tenth closer would still be "about the same", the paper's reading of .000159 vs .000174).
+DISTANCE_MARGIN = 0.9
+#: Lim et al. (2024), Appendix A (the reference column).
+PAPER = {"zoo_distance": {"standard": 0.0034, "w_asym": 0.0051},
+         "gnn": {"distance": {"standard": 0.000174, "w_asym": 0.000159}, "barrier": {"standard": 1.448, "w_asym": 0.069}},
+         "zoo_train_test_acc": {"standard": (74.8, 73.8), "w_asym": (64.0, 64.0)},
+         "figure6_epochs_to_70": {"standard": 11, "most asymmetric": 72}}
+
+
+def pairs_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame([{k: p[k] for k in ("variant", "a", "b", "distance_per_parameter", "barrier")}
+                         for p in record["result"]["pairs"]])
+
+
+def distance_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Mean (± std) distance per parameter and midpoint barrier per variant, beside the paper's zoo distances."""
+    df = pairs_frame(record)
+    g = df.groupby("variant").agg(pairs=("barrier", "size"), distance_per_parameter=("distance_per_parameter", "mean"),
+                                  distance_sd=("distance_per_parameter", "std"), barrier=("barrier", "mean"),
+                                  barrier_sd=("barrier", "std"))
+    g = g.loc[[v for v in VARIANTS if v in g.index]]
+    g["paper: zoo distance per parameter"] = [f"{PAPER['zoo_distance'][v]:.4f}" if v in PAPER["zoo_distance"]
+                                              else "—" for v in g.index]
+    g.index = [LABELS[v] for v in g.index]
+    return g
+
+
+def overfitting_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame(record["result"]["members"])
+    df = df[~df.diverged].copy()
+    df["gap"] = df.train_acc - df.test_acc
+    return df
+
+
+def overfitting_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Mean train and test accuracy, their gap, and the maxima (the paper reports maxima) per variant."""
+    df = overfitting_frame(record)
+    g = df.groupby("variant").agg(members=("gap", "size"), train_acc=("train_acc", "mean"),
+                                  test_acc=("test_acc", "mean"), gap=("gap", "mean"), max_train_acc=("train_acc", "max"),
+                                  max_test_acc=("test_acc", "max")).loc[list(VARIANTS)]
+    g["paper: train / test acc (%)"] = [" / ".join(map(str, PAPER["zoo_train_test_acc"][v]))
+                                        if v in PAPER["zoo_train_test_acc"] else "—" for v in g.index]
+    g.index = [LABELS[v] for v in g.index]
+    return g.round(4)
+
+
+def speed_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per Figure-6 run: variant, ``n_fix``, ``κ``, fixed entries, epochs to the threshold (NaN: never),
+    final training accuracy."""
+    return pd.DataFrame([{"variant": r["variant"], "n_fix": r["n_fix"], "kappa": r["kappa"],
+                          "fixed_entries": r["fixed_entries"], "final_train_acc": r["train_acc"][-1],
+                          "epochs_to_threshold": np.nan if r["epochs_to_threshold"] is None else r["epochs_to_threshold"],
+                          "diverged": r["diverged"]} for r in record["result"]["training_speed"]["runs"]])
+
+
+def figure_distance_barrier(record: Mapping[str, Any]):
+    """Distance per parameter against midpoint barrier, one dot per pair."""
+    df = pairs_frame(record)
+    fig, ax = new_figure(width=7, height=4.2)
+    for v in VARIANTS:
+        d = df[df.variant == v]
+        ax.scatter(d.distance_per_parameter, d.barrier, s=36, color=METHOD_COLORS[LABELS[v]], label=LABELS[v])
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="distance per trainable parameter ‖θa − θb‖₂ / n", ylabel="midpoint test-loss barrier (nats)",
+           title="Independently trained zoo members, pairs of one variant")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def figure6(record: Mapping[str, Any]):
+    """Figure 6: epochs to the threshold per (n_fix, κ) cell, the standard ResNet in the first column; a cell that
+    never reaches the threshold is hatched and shows its final training accuracy."""
+    cfg = record["manifest"]["config"]
+    sp = speed_frame(record)
+    thr = record["result"]["training_speed"]["threshold"]
+    std = sp[sp.variant == "standard"].iloc[0]
+    grid = sp[sp.variant == "w_asym"]
+    ns, ks = sorted(grid.n_fix.unique()), sorted(grid.kappa.unique())
+    fig, ax = new_figure(width=1.4 * (len(ks) + 1) + 2.5, height=0.9 * len(ns) + 2.2)
+    never = cfg["grid_epochs"] + 1
+    values = np.full((len(ns), len(ks) + 1), np.nan)
+    labels = np.empty(values.shape, dtype=object)
+    for i, n in enumerate(ns):
+        for j, cell in enumerate([std] + [grid[(grid.n_fix == n) & (grid.kappa == k)].iloc[0] for k in ks]):
+            e = cell.epochs_to_threshold
+            values[i, j] = never if np.isnan(e) else e
+            labels[i, j] = f"{e:.0f}" if not np.isnan(e) else f"never\n({100 * cell.final_train_acc:.0f} %)"
+    im = ax.imshow(values, cmap="magma_r", vmin=1, vmax=never, aspect="auto")
+    for (i, j), text in np.ndenumerate(labels):
+        reached = values[i, j] < never
+        ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black" if values[i, j] < 0.6 * never else "white")
+        if not reached:
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.75", lw=0))
+    ax.set_xticks(range(len(ks) + 1), ["standard"] + [f"κ = {k:g}" for k in ks])
+    ax.set_yticks(range(len(ns)), [f"n_fix = {n}\n({int(grid[grid.n_fix == n].fixed_entries.iloc[0]):,} fixed)"
+                                   for n in ns])
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label=f"epochs to {100 * thr:.1f} % training accuracy ({never} = never)")
+    ax.set_title(f"Figure 6 at scale '{cfg['scale']}': one run per cell, {cfg['grid_epochs']} epochs")
+    return fig
+
+
+def figure6_curves(record: Mapping[str, Any]):
+    """Training accuracy per epoch of every Figure-6 run, with the threshold."""
+    thr = record["result"]["training_speed"]["threshold"]
+    fig, ax = new_figure(width=9, height=4.2)
+    runs = record["result"]["training_speed"]["runs"]
+    kappas = sorted({r["kappa"] for r in runs if r["variant"] == "w_asym"})
+    for r in runs:
+        epochs = range(1, len(r["train_acc"]) + 1)
+        if r["variant"] == "standard":
+            ax.plot(epochs, r["train_acc"], color=METHOD_COLORS["Standard"], lw=2.5, label="standard")
+        else:
+            shade = 0.35 + 0.65 * kappas.index(r["kappa"]) / max(1, len(kappas) - 1)
+            ax.plot(epochs, r["train_acc"], color=(shade * 0.77, 0.3 * (1 - shade), 0.32 * (1 - shade)), lw=1,
+                    ls=["-", "--", ":", "-."][sorted({x["n_fix"] for x in runs if x["variant"] == "w_asym"}).index(
+                        r["n_fix"]) % 4], label=f"W-Asym n_fix={r['n_fix']}, κ={r['kappa']:g}")
+    ax.axhline(thr, color="k", ls=":", lw=1)
+    ax.text(1, thr, f" threshold {100 * thr:.1f} %", va="bottom", fontsize=8)
+    ax.set(xlabel="epoch", ylabel="training accuracy (running mean over the epoch)",
+           title="Figure 6 runs (colour: κ, darker = larger; line style: n_fix)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------- claims
+
+def _paired_pairs(record: Mapping[str, Any]) -> pd.DataFrame:
+    df = pairs_frame(record)
+    return df[df.variant == "standard"].merge(df[df.variant == "w_asym"], on=["a", "b"], suffixes=("_std", "_w"))
+
+
+def distance_claim(record) -> Assessment:
+    d = _paired_pairs(record)
+    p_barrier = stats.wilcoxon(d.barrier_w, d.barrier_std, "less")
+    p_far = stats.wilcoxon(d.distance_per_parameter_w, DISTANCE_MARGIN * d.distance_per_parameter_std, "greater")
+    lower = d.barrier_w.mean() < d.barrier_std.mean()
+    ours = (f"distance {d.distance_per_parameter_w.mean():.5f} vs {d.distance_per_parameter_std.mean():.5f}; barrier "
+            f"{d.barrier_w.mean():.3f} vs {d.barrier_std.mean():.3f} (W-Asym vs Standard, {len(d)} pairs)")
+    note = (f"paired Wilcoxon: barrier lower {stats.format_p(p_barrier)}; distance ≥ {DISTANCE_MARGIN} × standard "
+            f"{stats.format_p(p_far)}")
+    if not lower or p_barrier >= stats.ALPHA:
+        return Assessment(ours, directional(lower, p_barrier), note)
+    return Assessment(ours, "reproduced" if p_far < stats.ALPHA else "inconclusive", note)
+
+
+def overfitting_claim(record) -> Assessment:
+    df = overfitting_frame(record)
+    std, w = df[df.variant == "standard"], df[df.variant == "w_asym"]
+    paired = std.merge(w, on="member", suffixes=("_std", "_w"))
+    ours = f"train − test accuracy gap: W-Asym {100 * w.gap.mean():.1f} vs Standard {100 * std.gap.mean():.1f} points"
+    p_overfit = stats.wilcoxon(paired.gap_std, np.zeros(len(paired)), "greater")
+    if std.gap.mean() <= 0 or p_overfit >= stats.ALPHA:
+        return Assessment(ours, "not testable at this scale",
+                          f"standard networks do not overfit here (gap > 0: {stats.format_p(p_overfit)})")
+    p = stats.wilcoxon(paired.gap_w, paired.gap_std, "less")
+    return Assessment(ours, directional(w.gap.mean() < std.gap.mean(), p),
+                      f"paired Wilcoxon over {len(paired)} members, {stats.format_p(p)}")
+
+
+def figure6_claim(record) -> Assessment:
+    cfg = record["manifest"]["config"]
+    sp = speed_frame(record)
+    never = cfg["grid_epochs"] + 1
+    grid = sp[sp.variant == "w_asym"]
+    epochs = grid.epochs_to_threshold.fillna(never)
+    std_epochs = sp[sp.variant == "standard"].epochs_to_threshold.fillna(never).iloc[0]
+    rho_n, p_n = stats.spearman(grid.n_fix, epochs, "greater")
+    rho_k, p_k = stats.spearman(grid.kappa, epochs, "greater")
+    failed = int(grid.epochs_to_threshold.isna().sum())
+    ours = (f"standard {std_epochs:.0f} epochs; W-Asym cells {epochs.min():.0f}–{epochs.max():.0f} "
+            f"({failed} of {len(grid)} never reach it in {cfg['grid_epochs']})")
+    note = f"Spearman ρ with n_fix {rho_n:.2f} ({stats.format_p(p_n)}), with κ {rho_k:.2f} ({stats.format_p(p_k)})"
+    rhos = [r for r in (rho_n, rho_k) if np.isfinite(r)]
+    if len(rhos) < 2:
+        return Assessment(ours, "inconclusive", note + "; epochs do not vary along an axis of the grid")
+    holds = min(rhos) > 0
+    if holds and max(p_n, p_k) < stats.ALPHA:
+        verdict = "reproduced"
+    elif min(rhos) < 0 and (stats.spearman(grid.n_fix, epochs, "less")[1] < stats.ALPHA
+                            or stats.spearman(grid.kappa, epochs, "less")[1] < stats.ALPHA):
+        verdict = "not reproduced"
+    else:
+        verdict = "direction only" if holds else "not reproduced"
+    return Assessment(ours, verdict, note)
+
+
+LIM = "Lim et al. 2024"
+CLAIMS = [
+    Claim("appendix_a.distance", f"{LIM}, Appendix A", "Asymmetric nets are not closer in weight space yet "
+          "interpolate better", "zoo distance .0051 vs .0034; GNN barrier 0.069 vs 1.448", distance_claim),
+    Claim("appendix_a.overfitting", f"{LIM}, Appendix A", "Asymmetric nets overfit less (smaller train − test "
+          "accuracy gap)", "74.8/73.8 vs 64.0/64.0 %", overfitting_claim),
+    Claim("appendix_a.figure6", f"{LIM}, Figure 6", "More fixed entries and a larger κ slow training",
+          "11 → 72 epochs to 70 % training accuracy", figure6_claim),
+]

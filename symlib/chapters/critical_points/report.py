@@ -1,0 +1,179 @@
+"""Symmetry-induced critical points (Şimşek et al. 2021): tables, figures and the verdicts of the two claims."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from ...claims import Assessment, Claim
+from ...plotting import new_figure
+from ...theory.teacher_student import TEACHER_W
+
+def counts_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame(record["result"]["counts_check"])
+    return df.set_index(["r_star", "m"])
+
+
+def crossover_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    c = record["result"]["crossover"]
+    return pd.DataFrame([{"r*": int(r), "crossover h (reading A)": v["A"], "crossover h (reading B)": v["B"]}
+                         for r, v in c.items()]).set_index("r*")
+
+
+def students_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    rows = []
+    for s in record["result"]["students"]:
+        rows.append({"student": s["student"], "final loss": s["loss"], "on manifold": s["on_manifold"],
+                     "nearest subspace": s["kind"], "distance": s["distance"],
+                     "closest pair |w_i − w_j|": s["closest_pair_distance"], "min |a_i|": s["smallest_abs_a"],
+                     "sign-flipped neurons": len(s["sign_flipped"]), "max |a_i|": max(abs(v) for v in s["a"]),
+                     "max |gradient|": s["grad_max"], "min Hessian eigenvalue": min(s["hessian_eigenvalues"])})
+    return pd.DataFrame(rows).set_index("student")
+
+
+def figure_counts(record: Mapping[str, Any]):
+    """Saddle against minimum subspaces per ``r*``, log scale, two panels a row."""
+    res = record["result"]
+    rs = list(res["curves"])
+    cols = 2 if len(rs) > 1 else 1
+    rows = (len(rs) + cols - 1) // cols
+    fig, axes = new_figure(rows, cols, height=3.3 * rows + 0.8, sharex=True)
+    axes = np.atleast_1d(axes).ravel()
+    for k, (ax, r) in enumerate(zip(axes, rs)):
+        c = res["curves"][r]
+        ax.plot(c["h"], c["log10_sumG"], color="C3", label=r"$\sum_{r<r^*} G(r, m)$: saddle subspaces")
+        ax.plot(c["h"], c["log10_T_B"], color="C0", label=r"$T_B(r^*, m)$: minimum subspaces, reading B")
+        ax.plot(c["h"], c["log10_T_A"], color="C0", ls="--", label=r"$T_A(r^*, m)$: minimum subspaces, reading A")
+        x = res["crossover"][r]["B"]
+        ax.axvline(x, color="0.5", ls=":", lw=1)
+        ax.text(x, ax.get_ylim()[1], f" crossover (B)\n h = {x}", va="top", fontsize=8, color="0.3")
+        ax.set_title(f"r* = {r}")
+        if k >= len(rs) - cols:
+            ax.set_xlabel("h = m − r*  (extra neurons)")
+        if k % cols == 0:
+            ax.set_ylabel("log10(# affine subspaces)")
+    for ax in axes[len(rs):]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9, frameon=False)
+    return fig
+
+
+def figure_ratio(record: Mapping[str, Any]):
+    res = record["result"]
+    fig, ax = new_figure(width=7, height=4.2)
+    for i, r in enumerate(res["curves"]):
+        c = res["curves"][r]
+        ax.plot(c["h"], c["log10_ratio_B"], color=f"C{i}", label=f"r* = {r} (reading B)")
+        ax.plot(c["h"], c["log10_ratio_A"], color=f"C{i}", ls="--", lw=1, label=f"r* = {r} (reading A)")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.text(ax.get_xlim()[1], 0.3, "saddles dominate ↑\nminima dominate ↓", ha="right", va="bottom", fontsize=8)
+    ax.set_xlabel("h = m − r*  (extra neurons)")
+    ax.set_ylabel("log10( Σ_{r<r*} G(r, m) / T(r*, m) )")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def figure_paths(record: Mapping[str, Any], floor: float = 1e-34):
+    p = record["result"]["path"]
+    L = np.array(p["losses"])
+    s = np.linspace(0, 1, len(L))
+    fig, axes = new_figure(1, 2, height=4.0)
+    axes[0].plot(p["linear_t"], p["linear_losses"], color="C3", label="straight line θ → π(θ)")
+    axes[0].plot(s, L, color="C0", label="transfer path via the spare neuron")
+    axes[0].set_xlabel("position along the path (normalised)")
+    axes[0].set_ylabel("MSE loss on the 41×41 grid")
+    axes[0].set_title(f"Teacher embedded in width 5, permutation {tuple(p['permutation'])}")
+    axes[0].legend(fontsize=8)
+    axes[1].semilogy(s, np.maximum(L, floor), color="C0", marker=".", ms=3, lw=0.8, label="transfer path")
+    axes[1].axhline(1e-10, color="C3", ls="--", label="1e-10 (the test's bound)")
+    n_seg = len(p["labels"])
+    for k in range(1, n_seg):
+        axes[1].axvline(k / n_seg, color="0.85", lw=0.6, zorder=0)
+    axes[1].set_ylim(floor / 10, 1e-6)
+    axes[1].set_xlabel(f"position along the path ({n_seg} linear segments, grey lines)")
+    axes[1].set_ylabel(f"loss (float64, floored at {floor:.0e})")
+    axes[1].set_title("Transfer path: loss stays at floating-point zero")
+    axes[1].legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def figure_trajectories(record: Mapping[str, Any]):
+    p = record["result"]["path"]
+    s = np.linspace(0, 1, len(p["losses"]))
+    knots = np.array(p["knot_index"]) / (len(p["losses"]) - 1)
+    Wk, Ak = np.array(p["W_knots"]), np.array(p["a_knots"])  # corners of the piecewise-linear path
+    W = np.stack([[np.interp(s, knots, Wk[:, i, c]) for c in range(2)] for i in range(Wk.shape[1])]).transpose(2, 0, 1)
+    A = np.stack([np.interp(s, knots, Ak[:, i]) for i in range(Ak.shape[1])], axis=1)
+    m = W.shape[1]
+    fig, axes = new_figure(1, 2, height=4.8, gridspec_kw={"width_ratios": [1, 1.25]})
+    ax = axes[0]
+    for i in range(m):
+        ax.plot(W[:, i, 0], W[:, i, 1], color=f"C{i}", lw=3 - 0.4 * i, alpha=0.7,
+                label=f"neuron {i}" + (" (spare z)" if i == m - 1 else ""))
+        ax.scatter(W[0, i, 0], W[0, i, 1], color=f"C{i}", s=50, zorder=3, edgecolor="white")
+    ax.scatter(TEACHER_W[:, 0], TEACHER_W[:, 1], marker="x", color="black", s=90, zorder=4, label="teacher w*_k")
+    for k, (u, v) in enumerate(TEACHER_W):
+        ax.annotate(f"w*_{k}", (u, v), textcoords="offset points", xytext=(-8, 8), fontsize=9)
+    ax.set_xlabel("incoming weight $w_{i,1}$")
+    ax.set_ylabel("incoming weight $w_{i,2}$")
+    ax.set_title("Incoming vectors along the path\n(dots: start; shared routes overlap)", fontsize=10)
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 0.12))
+    ax = axes[1]
+    n_seg = len(p["labels"])
+    im = ax.imshow(A.T, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest",
+                   extent=(0, 1, m - 0.5, -0.5))
+    for k in range(1, n_seg):
+        ax.axvline(k / n_seg, color="white", lw=0.4, alpha=0.6)
+    ax.set_yticks(range(m), [f"neuron {i}" + (" (spare z)" if i == m - 1 else "") for i in range(m)])
+    ax.set_xlabel(f"position along the path ({n_seg} segments)")
+    ax.set_title("Output weights a_i along the path", fontsize=10)
+    fig.colorbar(im, ax=ax, label="output weight a_i")
+    return fig
+
+
+def figure_students(record: Mapping[str, Any]):
+    df = students_frame(record).reset_index()
+    df["verdict"] = np.where(df["on manifold"], "on the manifold: " + df["nearest subspace"], "off the manifold")
+    fig, ax = new_figure(width=7, height=4.2)
+    sns.scatterplot(data=df, x="distance", y="final loss", hue="verdict", style="verdict", s=70, ax=ax)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("distance to the nearest global-minimum subspace (parameter space)")
+    ax.set_ylabel("final training loss (MSE)")
+    tol = record["manifest"]["config"]["manifold_tol"]
+    ax.axvline(tol, color="0.5", ls=":", lw=1)
+    ax.text(tol, ax.get_ylim()[0], " manifold_tol", rotation=90, va="bottom", ha="right", fontsize=8, color="0.35")
+    ax.legend(fontsize=8, loc="center left")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------- claims
+
+def crossover(record) -> Assessment:
+    c = record["result"]["crossover"]
+    brute_ok = all(r["T_A"] == r["T_A_brute"] and r["T_B"] == r["T_B_brute"] and r["G"] == r["G_brute"]
+                   for r in record["result"]["counts_check"])
+    text = "crossover h (reading B / A): " + ", ".join(f"r* = {k}: {v['B']}/{v['A']}" for k, v in c.items())
+    ok = brute_ok and all(v["B"] is not None for v in c.values())
+    return Assessment(text, "reproduced" if ok else "not reproduced",
+                      "closed forms checked against brute-force enumeration")
+
+
+def transfer_path(record) -> Assessment:
+    p = record["result"]["path"]
+    ok = p["max_loss"] < 1e-10 and p["linear_barrier"] > 1e-3
+    return Assessment(f"largest loss on the path {p['max_loss']:.1e}; straight-line barrier {p['linear_barrier']:.3f}",
+                      "reproduced" if ok else "not reproduced", "exact check in float64 (path < 1e-10, line > 1e-3)")
+
+
+CLAIMS = [
+    Claim("critical_points.crossover", "Şimşek et al. 2021", "Symmetry-induced saddle subspaces outnumber "
+          "global-minimum subspaces at small h = m − r*, and global minima dominate for h ≫ r*",
+          "counts (formulas not printed in our sources)", crossover),
+    Claim("critical_points.transfer_path", "Şimşek et al. 2021", "One extra neuron connects permuted global minima "
+          "by a zero-loss path, where the straight line has a barrier", "construction", transfer_path),
+]

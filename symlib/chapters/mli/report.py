@@ -1,0 +1,216 @@
+"""Monotonic linear interpolation: Table 4, Figure 5, the zoo's accuracies, and the verdict of Table 4's claim.
+
+Design and tests (fixed before the run): member ``i`` has the same hyper-parameters and seeds in every variant, so
+variant comparisons are **paired** over the member indices that did not diverge in either: the exact McNemar test
+for "monotonic" (yes/no), the Wilcoxon signed-rank test for Δ, local and global convexity. Table 4's claim is
+*reproduced* only if both asymmetric variants are significantly more often monotonic than the standard one, the
+shares are in the paper's order, and no metric of the table points significantly the other way (else *mixed*,
+naming the metric).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ... import stats
+from ...claims import Assessment, Claim
+from ...plotting import METHOD_COLORS, new_figure, strip
+from ...variants import LABELS, VARIANTS
+
+#: Lim et al. (2024), Table 4: mean ± std over 300 networks (σ-Asym: 276, 24 diverged).
+PAPER_TABLE4 = {
+    "standard": {"delta": (0.079, 0.109), "monotonic": 26.3, "local_convexity": (0.548, 0.139),
+                 "global_convexity": (0.823, 0.229)},
+    "sigma_asym": {"delta": (0.004, 0.047), "monotonic": 87.3, "local_convexity": (0.675, 0.143),
+                   "global_convexity": (0.976, 0.098)},
+    "w_asym": {"delta": (-0.027, 0.026), "monotonic": 100.0, "local_convexity": (0.769, 0.165),
+               "global_convexity": (1.00, 0.000)},
+}
+#: Table 4's metrics and the direction in which the paper says asymmetry moves them.
+METRICS = {"monotonic": "greater", "delta": "less", "local_convexity": "greater", "global_convexity": "greater"}
+METRIC_NAMES = {"monotonic": "% monotonic", "delta": "Δ", "local_convexity": "local convexity",
+                "global_convexity": "global convexity"}
+
+
+def metrics_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    keys = ("variant", "member", "delta", "monotonic", "local_convexity", "global_convexity",
+            "global_convexity_interior", "monotonic_tolerant", "rise_alpha", "rise_is_last_step", "final_train_loss")
+    return pd.DataFrame([{k: c[k] for k in keys} for c in record["result"]["curves"]])
+
+
+def members_frame(record: Mapping[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(record["result"]["members"])
+
+
+def zoo_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The zoo's training quality per variant (what the preset's bar is checked on)."""
+    df = members_frame(record)
+    ok = df[~df.diverged]
+    g = ok.groupby("variant").agg(members=("member", "size"), test_acc_mean=("test_acc", "mean"),
+                                  test_acc_min=("test_acc", "min"), test_acc_max=("test_acc", "max"),
+                                  train_acc_mean=("train_acc", "mean"), train_loss_mean=("train_loss", "mean"))
+    g["diverged"] = [int(df[df.variant == v].diverged.sum()) for v in g.index]
+    return g.loc[list(VARIANTS)].rename(index=LABELS).round(3)
+
+
+def table4(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 4: ours (mean ± std over members) beside the paper's."""
+    df = metrics_frame(record)
+    rows = []
+    for v in VARIANTS:
+        d, p = df[df.variant == v], PAPER_TABLE4[v]
+        rows.append({"variant": LABELS[v], "networks": len(d), "diverged": record["result"]["diverged"][v],
+                     "Δ": f"{d.delta.mean():.4f} ± {d.delta.std(ddof=1):.4f}",
+                     "% monotonic": f"{100 * d.monotonic.mean():.1f}",
+                     "local convexity": f"{d.local_convexity.mean():.3f} ± {d.local_convexity.std(ddof=1):.3f}",
+                     "global convexity": f"{d.global_convexity.mean():.3f} ± {d.global_convexity.std(ddof=1):.3f}",
+                     "paper: Δ": f"{p['delta'][0]:.3f} ± {p['delta'][1]:.3f}", "paper: % monotonic": f"{p['monotonic']}",
+                     "paper: local": f"{p['local_convexity'][0]:.3f}", "paper: global": f"{p['global_convexity'][0]:.3f}"})
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def _paired(record: Mapping[str, Any], variant: str) -> pd.DataFrame:
+    """Standard and ``variant`` metrics side by side on the member indices present (not diverged) in both."""
+    df = metrics_frame(record)
+    return df[df.variant == "standard"].merge(df[df.variant == variant], on="member", suffixes=("_std", "_asym"))
+
+
+def paired_tests(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Every Table-4 metric, standard vs each asymmetric variant, paired by member: p-values for the paper's
+    direction and for the opposite one (McNemar for "monotonic", Wilcoxon signed-rank otherwise)."""
+    rows = []
+    for v in ("sigma_asym", "w_asym"):
+        d = _paired(record, v)
+        for metric, direction in METRICS.items():
+            a, b = d[f"{metric}_asym"].to_numpy(), d[f"{metric}_std"].to_numpy()
+            opposite = "less" if direction == "greater" else "greater"
+            if metric == "monotonic":
+                p, n_a, n_b = stats.mcnemar(a > 0, b > 0, direction)
+                p_opp = stats.mcnemar(a > 0, b > 0, opposite)[0]
+                test = f"McNemar (exact): {n_a} pairs only {LABELS[v]} monotonic, {n_b} only Standard"
+            else:
+                p, p_opp = stats.wilcoxon(a, b, direction), stats.wilcoxon(a, b, opposite)
+                test = "Wilcoxon signed-rank"
+            rows.append({"comparison": f"{LABELS[v]} vs Standard", "metric": METRIC_NAMES[metric],
+                         "Standard": float(b.mean()), "asymmetric": float(a.mean()),
+                         "pairs": len(d), "paper's direction": direction, "p (paper's direction)": p,
+                         "p (opposite)": p_opp, "test": test})
+    return pd.DataFrame(rows).set_index(["comparison", "metric"])
+
+
+def robustness_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """How much of "non-monotonic" is a tiny bump, and where the largest rise sits; global convexity over interior
+    points only (the authors' code)."""
+    df = metrics_frame(record)
+    rows = []
+    for v in VARIANTS:
+        d = df[df.variant == v]
+        bumpy = d[d.monotonic == 0]
+        rows.append({"variant": LABELS[v], "% monotonic": 100 * d.monotonic.mean(),
+                     "% monotonic ignoring rises < 1 % of the drop": 100 * d.monotonic_tolerant.mean(),
+                     "non-monotonic curves": len(bumpy),
+                     "% of those whose largest rise is the last step": 100 * bumpy.rise_is_last_step.mean()
+                     if len(bumpy) else float("nan"),
+                     "largest Δ (nats)": d.delta.max(),
+                     "global convexity (interior points)": d.global_convexity_interior.mean()})
+    return pd.DataFrame(rows).set_index("variant").round(4)
+
+
+def curves_frame(record: Mapping[str, Any], lowest: int | None = 20) -> pd.DataFrame:
+    """Long table of curves; ``lowest`` keeps the members with the lowest final training loss per variant
+    (Figure 5 shows the 20 lowest)."""
+    rows = []
+    for v in VARIANTS:
+        cs = sorted((c for c in record["result"]["curves"] if c["variant"] == v), key=lambda c: c["loss"][-1])
+        for c in cs[:lowest] if lowest else cs:
+            rows += [{"variant": LABELS[v], "member": c["member"], "alpha": a, "train_loss": l,
+                      "monotonic": bool(c["monotonic"])} for a, l in zip(c["alpha"], c["loss"])]
+    return pd.DataFrame(rows)
+
+
+def figure_curves(record: Mapping[str, Any], lowest: int = 20):
+    """Figure 5: training loss from initialisation (α = 0) to the trained weights, the ``lowest`` members with the
+    lowest final loss per variant; dashed: non-monotonic."""
+    cfg = record["manifest"]["config"]
+    df = curves_frame(record, lowest=lowest)
+    fig, axes = new_figure(1, 3, height=3.8, sharey=True)
+    for ax, v in zip(axes, VARIANTS):
+        label = LABELS[v]
+        d = df[df.variant == label]
+        for _, g in d.groupby("member"):
+            ax.plot(g.alpha, g.train_loss, color=METHOD_COLORS[label], alpha=0.7, lw=1.1,
+                    ls="-" if g.monotonic.iloc[0] else "--")
+        share = 100 * d.groupby("member").monotonic.first().mean()
+        ax.set(title=f"{label}: {share:.0f} % monotonic", xlabel="α (0 = initialisation)")
+    axes[0].set_ylabel("training loss with label smoothing (nats)")
+    fig.suptitle(f"Loss along (1−α)θ0 + αθT: {lowest} lowest-loss members per variant (zoo '{cfg['zoo']}'); "
+                 f"dashed = non-monotonic")
+    return fig
+
+
+def figure_delta(record: Mapping[str, Any]):
+    """Δ per member (left; ≤ 0 is monotonic) and against the member's final training loss (right)."""
+    m = metrics_frame(record)
+    m["Variant"] = m.variant.map(LABELS)
+    order = [LABELS[v] for v in VARIANTS]
+    fig, axes = new_figure(1, 2, height=3.8)
+    strip(axes[0], m, "Variant", "delta", order, seed=0)
+    axes[0].axhline(0, color="k", lw=0.8)
+    axes[0].set(ylabel="Δ = max_i L(α_{i+1}) − L(α_i) (nats)", xlabel="", title="Δ per member (≤ 0: monotonic)")
+    for label in order:
+        d = m[m.Variant == label]
+        axes[1].scatter(d.final_train_loss, d.delta, s=14, color=METHOD_COLORS[label], label=label, alpha=0.8)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xlabel="final training loss (nats)", ylabel="Δ (nats)", title="Δ against how well a member trained")
+    axes[1].legend(fontsize=8)
+    return fig
+
+
+def figure_zoo_accuracy(record: Mapping[str, Any]):
+    """Test accuracy of the zoo's members per variant (the training-quality bar is on their means)."""
+    df = members_frame(record)
+    df = df[~df.diverged]
+    fig, ax = new_figure(width=7, height=3.6)
+    bins = np.linspace(0.1, max(0.6, df.test_acc.max() + 0.02), 26)
+    for v in VARIANTS:
+        d = df[df.variant == v]
+        ax.hist(100 * d.test_acc, bins=100 * bins, histtype="step", lw=1.8, color=METHOD_COLORS[LABELS[v]],
+                label=f"{LABELS[v]} (mean {100 * d.test_acc.mean():.1f} %)")
+    ax.axvline(10, color="0.5", ls=":", lw=1)
+    ax.set(xlabel="CIFAR-10 test accuracy (%)", ylabel="members", title="Zoo members' test accuracy (10 %: chance)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------- claims
+
+def table4_claim(record) -> Assessment:
+    df = metrics_frame(record)
+    share = {v: df[df.variant == v].monotonic.mean() for v in VARIANTS}
+    tests = paired_tests(record)
+    primary = {v: tests.loc[(f"{LABELS[v]} vs Standard", "% monotonic"), "p (paper's direction)"]
+               for v in ("sigma_asym", "w_asym")}
+    reversed_ = [f"{name} ({comparison.split(' vs')[0]}, {stats.format_p(row['p (opposite)'])})"
+                 for (comparison, name), row in tests.iterrows() if row["p (opposite)"] < stats.ALPHA]
+    ordered = share["w_asym"] >= share["sigma_asym"] >= share["standard"] and share["w_asym"] > share["standard"]
+    ours = " / ".join(f"{100 * share[v]:.0f} %" for v in ("w_asym", "sigma_asym", "standard"))
+    note = (f"paired McNemar vs Standard: W-Asym {stats.format_p(primary['w_asym'])}, σ-Asym "
+            f"{stats.format_p(primary['sigma_asym'])}")
+    if not ordered:
+        verdict = "not reproduced"
+    elif reversed_:
+        verdict, note = "mixed", note + "; pointing the other way: " + "; ".join(reversed_)
+    elif max(primary.values()) < stats.ALPHA:
+        verdict = "reproduced"
+    else:
+        verdict = "direction only"
+    return Assessment(f"monotonic W-Asym / σ-Asym / Standard: {ours}", verdict, note)
+
+
+CLAIMS = [
+    Claim("mli.table4", "Lim et al. 2024, Table 4", "Linear interpolation from initialisation is monotonic more often "
+          "for asymmetric nets (W-Asym ≥ σ-Asym ≥ Standard), with no Table-4 metric pointing the other way",
+          "W-Asym 100 %, σ-Asym 87.3 %, Standard 26.3 %", table4_claim),
+]
