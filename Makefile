@@ -1,6 +1,8 @@
-# make book   — install, execute every chapter with papermill at SCALE (default small), build _build/html
-# make test   — install, pytest on symlib + every notebook at scale ci under nbval, strict ci book build
-# make reproduce SCALE=small — recompute results/<SCALE>/ ;  make paper — the same at paper scale
+# make book    — install, execute every chapter with papermill at SCALE (default small), build _build/html
+# make test    — install, pytest on symlib + every notebook at scale ci under nbval, strict ci book build
+# make zoo SCALE=small      — build (or resume, or grow with MEMBERS=N) the named CIFAR-10 zoo the zoo chapters read
+# make reproduce SCALE=small — recompute results/<SCALE>/ ;  make paper — the same at paper scale (a GPU box)
+# make publish — push the built book to the gh-pages branch (GitHub Pages)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,6 +10,7 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCALE ?= small
+MEMBERS ?=
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
@@ -15,7 +18,7 @@ ifdef SYMLIB_DATA
 export SYMLIB_DATA := $(abspath $(SYMLIB_DATA))
 endif
 
-.PHONY: book test reproduce paper ledger clean install
+.PHONY: book test ci-book zoo reproduce paper ledger publish clean install
 
 install: $(STAMP)
 
@@ -24,7 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -c "import torch, torchvision, symlib; print('installed torch', torch.__version__, 'torchvision', torchvision.__version__)"
+	$(PY) -c "import torch, torchvision, ray, symlib; print('installed torch', torch.__version__, 'torchvision', torchvision.__version__, 'ray', ray.__version__)"
 	touch $@
 
 # Stage a book source tree in $(1): config, markdown, executed notebooks (papermill, $(2) = extra args), ledger.
@@ -41,27 +44,32 @@ define stage_book
 endef
 
 book: $(STAMP)
-	$(call stage_book,_build/src,-p scale $(SCALE))
+	$(call stage_book,_build/src,-p scale $(SCALE) --quiet)
 	$(VENV)/bin/jupyter-book build _build/src --path-output . --builder html
 	@echo "The book is in _build/html/index.html"
 
+# CI: unit tests, then every notebook at scale ci under nbval (results and the ci zoo in a scratch folder), then the
+# ci book with warnings as errors
 test: $(STAMP)
 	rm -rf _build/ci && mkdir -p _build/ci/nbval
+	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m symlib.zoo build ci
 	for nb in $(NOTEBOOKS); do \
 	  $(PY) -m symlib.notebook $$nb _build/ci/nbval/$$(basename $$nb) --prepare-only -p scale ci -p recompute true; \
 	done
-	SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m pytest tests _build/ci/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
-	SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(MAKE) --no-print-directory ci-book
+	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results \
+	  $(PY) -m pytest tests _build/ci/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
+	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(MAKE) --no-print-directory ci-book
 
-# the ci-scale book, built with warnings as errors (results come from the nbval run above)
-.PHONY: ci-book
 ci-book:
-	$(call stage_book,_build/ci/src,-p scale ci)
+	$(call stage_book,_build/ci/src,-p scale ci --quiet)
 	$(VENV)/bin/jupyter-book build _build/ci/src --path-output _build/ci --builder html --warningiserror --keep-going
 
+zoo: $(STAMP)
+	$(PY) -m symlib.zoo build $(SCALE) $(if $(MEMBERS),--members $(MEMBERS))
+
 reproduce: $(STAMP)
-	rm -rf zoo/$(SCALE)  # the CNN zoo's weights: rebuilt once, by the first chapter that needs them
 	mkdir -p _build/reproduce
+	$(PY) -m symlib.zoo build $(SCALE)
 	for nb in $(NOTEBOOKS); do \
 	  start=$$(date +%s); \
 	  $(PY) -m symlib.notebook $$nb _build/reproduce/$$(basename $$nb) -p scale $(SCALE) -p recompute true; \
@@ -73,6 +81,9 @@ paper:
 
 ledger: $(STAMP)
 	$(PY) -m symlib.ledger
+
+publish: book
+	$(VENV)/bin/ghp-import --no-jekyll --push --force _build/html
 
 clean:
 	rm -rf _build

@@ -1,10 +1,11 @@
 """Population training throughput: members per hour, population vs one-at-a-time, fraction of fp32 GEMM peak.
 
-    .venv/bin/python benchmarks/population.py [--members 16] [--widths 16 32 64] [--images 2048] [--device auto]
+    .venv/bin/python benchmarks/population.py [--members 16] [--widths 16 32 64] [--size 16] [--images 2048]
 
-Three arms, the same training code (``symlib.population``): *one at a time* trains the members one by one in
-this process (a population of 1, which skips vmap), *population* all at once with vmap, and, on a CPU,
-*workers*, ``train_members``' CPU route: each member alone on one thread, one worker process per core. Training FLOPs are counted as 3x the forward
+Three arms, the same training code (``symlib.training.train``) on the zoo's ResNet8: *one at a time* trains the
+members one by one in this process on all its threads (a population of 1, which skips vmap), *population* all at
+once with vmap, and, on a CPU, *workers*, ``train_members``' CPU route: each member alone on one thread, one Ray
+task per core (Ray's start-up included). Training FLOPs are counted as 3x the forward
 FLOPs of every conv and linear layer (2 per multiply-add), measured with forward hooks; the peak is a
 4096x4096 fp32 ``torch.mm`` on the same device. Run on an otherwise idle machine.
 """
@@ -19,12 +20,13 @@ import time
 import torch
 from torch import nn
 
+from symlib.architectures import ResNet8, ResNet8Config
+from symlib.batches import TensorBatches
 from symlib.data import cifar_augment
-from symlib.models import ZooCNN, ZooCNNConfig
-from symlib.experiments.zoo import build_model
-from symlib.parallel import cpu_workers
-from symlib.population import Member, train_members, train_population
-from symlib.train import TrainConfig, resolve_device
+from symlib.devices import resolve_device
+from symlib.distributed import cpu_workers
+from symlib.training import Member, TrainConfig, train, train_members
+from symlib.zoo import build_model
 
 
 def forward_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -66,6 +68,7 @@ def main() -> None:
     ap.add_argument("--widths", type=int, nargs=3, default=[16, 32, 64])
     ap.add_argument("--variant", default="standard")
     ap.add_argument("--images", type=int, default=2048)
+    ap.add_argument("--size", type=int, default=16, help="image side in pixels (the small zoo: 16)")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--baseline-members", type=int, default=4, help="members timed one at a time")
@@ -73,22 +76,25 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args()
     dev = resolve_device(args.device)
-    cfg = ZooCNNConfig(widths=tuple(args.widths), variant=args.variant)
-    make = lambda member: ZooCNN(cfg)  # noqa: E731
+    cfg = ResNet8Config(widths=tuple(args.widths), variant=args.variant)
+    make = functools.partial(build_model, cfg)
     g = torch.Generator().manual_seed(0)
-    X, y = torch.randn(args.images, 3, 32, 32, generator=g), torch.randint(0, 10, (args.images,), generator=g)
-    members = [Member(i, 100 + i, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=0.02 * (1 + i % 4),
+    X = torch.randn(args.images, 3, args.size, args.size, generator=g)
+    y = torch.randint(0, 10, (args.images,), generator=g)
+    members = [Member(i, 100 + i, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=0.002 * (1 + i % 4),
                                               weight_decay=1e-4, label_smoothing=0.1, schedule="linear",
-                                              optimizer="sgd"))
+                                              warmup_epochs=0.5, optimizer="adamw"))
                for i in range(args.members)]
     flops_per_member = 3 * forward_flops(make(None), X[:1]) * args.images * args.epochs
-    train_population(make, members[:2], X[:256], y[:256], augment=cifar_augment, device=str(dev), progress=False)
+    source = TensorBatches(X, y, args.batch_size, cifar_augment)
+    train(make, members[:2], TensorBatches(X[:256], y[:256], args.batch_size, cifar_augment), device=str(dev),
+          progress=False)
 
     def timed(group):
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        train_population(make, group, X, y, augment=cifar_augment, device=str(dev), progress=False)
+        train(make, group, source, device=str(dev), progress=False)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - t0
@@ -97,9 +103,8 @@ def main() -> None:
     t_pop = timed(members) / args.members
     t_workers = None
     if dev.type == "cpu":
-        t0 = time.perf_counter()  # workers given explicitly: time the worker processes even for a small job
-        train_members(functools.partial(build_model, cfg), members, X, y, augment=cifar_augment, device="cpu",
-                      workers=cpu_workers(), progress=False)
+        t0 = time.perf_counter()  # workers given explicitly: Ray even for a small job (its start-up is counted)
+        train_members(make, members, source, device="cpu", workers=cpu_workers(), progress=False)
         t_workers = (time.perf_counter() - t0) / args.members
     peak = gemm_peak(dev)
     res = {
@@ -107,7 +112,7 @@ def main() -> None:
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
         "threads": torch.get_num_threads(), "widths": args.widths, "variant": args.variant,
         "members": args.members, "images_per_epoch": args.images, "epochs": args.epochs,
-        "batch_size": args.batch_size, "train_gflop_per_member": flops_per_member / 1e9,
+        "batch_size": args.batch_size, "image_size": args.size, "train_gflop_per_member": flops_per_member / 1e9,
         "one_at_a_time_s_per_member": t_single, "population_s_per_member": t_pop,
         "speedup": t_single / t_pop,
         "members_per_hour_one_at_a_time": 3600 / t_single, "members_per_hour_population": 3600 / t_pop,
