@@ -9,9 +9,9 @@ checks it against an in-process run); GPU tasks ask for a fraction of a GPU (``n
 populations share one device. ``shared`` (data, model factory) is put in Ray's object store once and
 deserialised once per worker.
 
-A failed job or an interrupt (Ctrl-C) cancels every other job at once and re-raises; Ray's local instance is
-shut down when the driver exits, and its workers exit with it, so a killed build leaves no process computing for
-nobody. Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic.
+A failed job or an interrupt (Ctrl-C) cancels every other job at once and re-raises. A local instance that
+:func:`map_tasks` started is shut down when it returns (about 5 s to start the next time), and if the driver is
+killed Ray's workers exit with it, so a killed build leaves no process computing for nobody. Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic.
 """
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
 
     import ray
 
+    started_here = not ray.is_initialized()
     ray_init()
     task = ray.remote(_run).options(num_cpus=0 if num_gpus else 1, num_gpus=num_gpus, max_retries=0)
     shared_ref = [ray.put(shared)]
@@ -116,4 +117,6 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
         raise
     finally:
         bar.close()
+        if started_here:  # leave no Ray processes behind (a notebook kernel would keep them until it is killed)
+            ray.shutdown()
     return out
