@@ -111,8 +111,8 @@ def robustness_table(record: Mapping[str, Any]) -> pd.DataFrame:
         rows.append({"variant": LABELS[v], "% monotonic": 100 * d.monotonic.mean(),
                      "% monotonic ignoring rises < 1 % of the drop": 100 * d.monotonic_tolerant.mean(),
                      "non-monotonic curves": len(bumpy),
-                     "% of those whose largest rise is the last step": 100 * bumpy.rise_is_last_step.mean()
-                     if len(bumpy) else float("nan"),
+                     "% of those whose largest rise is the last step": f"{100 * bumpy.rise_is_last_step.mean():.0f}"
+                     if len(bumpy) else "—",
                      "largest Δ (nats)": d.delta.max(),
                      "global convexity (interior points)": d.global_convexity_interior.mean()})
     return pd.DataFrame(rows).set_index("variant").round(4)
@@ -144,9 +144,9 @@ def figure_curves(record: Mapping[str, Any], lowest: int = 20):
                     ls="-" if g.monotonic.iloc[0] else "--")
         share = 100 * d.groupby("member").monotonic.first().mean()
         ax.set(title=f"{label}: {share:.0f} % monotonic", xlabel="α (0 = initialisation)")
-    axes[0].set_ylabel("training loss with label smoothing (nats)")
-    fig.suptitle(f"Loss along (1−α)θ0 + αθT: {lowest} lowest-loss members per variant (zoo '{cfg['zoo']}'); "
-                 f"dashed = non-monotonic")
+    axes[0].set_ylabel("training loss (nats)")
+    fig.suptitle(f"Zoo '{cfg['zoo']}': training loss (label smoothing included) along (1−α)θ0 + αθT,\n"
+                 f"the {lowest} lowest-loss members per variant; dashed: non-monotonic", fontsize="medium")
     return fig
 
 
@@ -158,7 +158,8 @@ def figure_delta(record: Mapping[str, Any]):
     fig, axes = new_figure(1, 2, height=3.8)
     strip(axes[0], m, "Variant", "delta", order, seed=0)
     axes[0].axhline(0, color="k", lw=0.8)
-    axes[0].set(ylabel="Δ = max_i L(α_{i+1}) − L(α_i) (nats)", xlabel="", title="Δ per member (≤ 0: monotonic)")
+    axes[0].set(ylabel=r"$\Delta = \max_i\, L(\alpha_{i+1}) - L(\alpha_i)$ (nats)", xlabel="",
+                title="Δ per member (≤ 0: monotonic)")
     for label in order:
         d = m[m.Variant == label]
         axes[1].scatter(d.final_train_loss, d.delta, s=14, color=METHOD_COLORS[label], label=label, alpha=0.8)
