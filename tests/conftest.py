@@ -19,3 +19,10 @@ def data_root() -> Path:
     if not (root / "MNIST" / "raw").exists():
         pytest.skip(f"MNIST not found under {root}/MNIST/raw; set SYMLIB_DATA (e.g. ../shared/data)")
     return root
+
+
+@pytest.fixture
+def committed_results(monkeypatch) -> Path:
+    """Point symlib at the committed results/ (CI runs the tests with SYMLIB_RESULTS set to a scratch folder)."""
+    monkeypatch.setenv("SYMLIB_RESULTS", str(ROOT / "results"))
+    return ROOT / "results"

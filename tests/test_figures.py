@@ -25,10 +25,9 @@ def _png(fig) -> bytes:
 
 
 @pytest.mark.parametrize("chapter,name", FIGURES, ids=[f"{c}.{n}" for c, n in FIGURES])
-def test_figures_are_deterministic_and_fit_the_page(chapter, name):
+def test_figures_are_deterministic_and_fit_the_page(chapter, name, committed_results):
     record = ledger.chapter_record(chapter)
-    if record is None:
-        pytest.skip(f"no stored result for {chapter}")
+    assert record is not None, f"no committed result for {chapter} under {committed_results}"
     set_style()
     draw = getattr(importlib.import_module(f"symlib.chapters.{chapter}"), name)
     first = draw(record)
