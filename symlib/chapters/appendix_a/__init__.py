@@ -3,7 +3,7 @@ from ... import results
 from . import compute
 from .compute import NAME, PRESETS, check, configure, threshold
 from .report import (CLAIMS, DISTANCE_MARGIN, PAPER, distance_table, figure6, figure6_curves, figure_distance_barrier,
-                     overfitting_table, pairs_frame, speed_frame)
+                     overfitting_table, pairs_frame, speed_frame, speed_table)
 
 
 def load_or_run(cfg: dict, recompute: bool = False, device: str = "auto") -> dict:

@@ -76,6 +76,18 @@ def speed_frame(record: Mapping[str, Any]) -> pd.DataFrame:
                           "diverged": r["diverged"]} for r in record["result"]["training_speed"]["runs"]])
 
 
+def speed_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Figure 6's runs for reading: epochs to the threshold ("never" when not reached) and final training accuracy."""
+    sp = speed_frame(record)
+    never = f"never (in {record['manifest']['config']['grid_epochs']})"
+    return pd.DataFrame({"run": ["standard" if v == "standard" else f"W-Asym, n_fix {n}, κ {k:g}"
+                                 for v, n, k in zip(sp.variant, sp.n_fix, sp.kappa)],
+                         "fixed entries": sp.fixed_entries,
+                         "epochs to threshold": [never if np.isnan(e) else f"{e:.0f}" for e in sp.epochs_to_threshold],
+                         "final training accuracy": sp.final_train_acc.round(4),
+                         "diverged": sp.diverged}).set_index("run")
+
+
 def figure_distance_barrier(record: Mapping[str, Any]):
     """Distance per parameter against midpoint barrier, one dot per pair."""
     df = pairs_frame(record)

@@ -56,18 +56,18 @@ def zoo_table(record: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def table4(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 4: ours (mean ± std over members) beside the paper's."""
+    """Table 4: ours (mean ± std over members) with the paper's value in brackets, one row per variant."""
     df = metrics_frame(record)
     rows = []
     for v in VARIANTS:
         d, p = df[df.variant == v], PAPER_TABLE4[v]
-        rows.append({"variant": LABELS[v], "networks": len(d), "diverged": record["result"]["diverged"][v],
-                     "Δ": f"{d.delta.mean():.4f} ± {d.delta.std(ddof=1):.4f}",
-                     "% monotonic": f"{100 * d.monotonic.mean():.1f}",
-                     "local convexity": f"{d.local_convexity.mean():.3f} ± {d.local_convexity.std(ddof=1):.3f}",
-                     "global convexity": f"{d.global_convexity.mean():.3f} ± {d.global_convexity.std(ddof=1):.3f}",
-                     "paper: Δ": f"{p['delta'][0]:.3f} ± {p['delta'][1]:.3f}", "paper: % monotonic": f"{p['monotonic']}",
-                     "paper: local": f"{p['local_convexity'][0]:.3f}", "paper: global": f"{p['global_convexity'][0]:.3f}"})
+        rows.append({"variant": LABELS[v], "networks (diverged)": f"{len(d)} ({record['result']['diverged'][v]})",
+                     "Δ (nats)": f"{d.delta.mean():.4f} ± {d.delta.std(ddof=1):.4f} ({p['delta'][0]:.3f} ± {p['delta'][1]:.3f})",
+                     "% monotonic": f"{100 * d.monotonic.mean():.1f} ({p['monotonic']})",
+                     "local convexity": f"{d.local_convexity.mean():.3f} ± {d.local_convexity.std(ddof=1):.3f} "
+                                        f"({p['local_convexity'][0]:.3f})",
+                     "global convexity": f"{d.global_convexity.mean():.3f} ± {d.global_convexity.std(ddof=1):.3f} "
+                                         f"({p['global_convexity'][0]:.3f})"})
     return pd.DataFrame(rows).set_index("variant")
 
 
@@ -89,7 +89,7 @@ def paired_tests(record: Mapping[str, Any]) -> pd.DataFrame:
             if metric == "monotonic":
                 p, n_a, n_b = stats.mcnemar(a > 0, b > 0, direction)
                 p_opp = stats.mcnemar(a > 0, b > 0, opposite)[0]
-                test = f"McNemar (exact): {n_a} pairs only {LABELS[v]} monotonic, {n_b} only Standard"
+                test = f"McNemar ({n_a} only {LABELS[v]}, {n_b} only Standard)"
             else:
                 p, p_opp = stats.wilcoxon(a, b, direction), stats.wilcoxon(a, b, opposite)
                 test = "Wilcoxon signed-rank"
