@@ -256,8 +256,9 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
     * CUDA: vectorised populations of up to ``population`` members of similar epochs (so they leave together),
       in this process, or as Ray tasks holding ``gpu_fraction`` of a GPU each when ``RAY_ADDRESS`` names a
       cluster;
-    * CPU: each member alone on one thread, one Ray task per member on every core (2 cores, ResNet8 zoo: faster
-      than vectorised populations, where vmap makes every convolution a grouped one; ``benchmarks/population.py``);
+    * CPU: each member alone on one thread, one Ray task per member on every core (2 cores, the small zoo's ResNet8:
+      1.19x one member at a time on both threads, against 1.08x for a vectorised population, where vmap makes every
+      convolution a grouped one; ``benchmarks/results/population-cpu2-resnet8-16px.json``);
       small workloads (under ``IN_PROCESS_BELOW`` example-epochs) or ``workers=1`` stay in this process, on
       one thread.
 
