@@ -2,7 +2,7 @@
 
 * :func:`fixed_gaussian` draws the constants that define an architecture (W-Asym's ``F``, FiGLU's ``F``)
   from an explicit seed, so the same seed gives the same tensor in every process (Lim et al.'s code seeded
-  them with Python's salted ``hash()``, so their masks were not reproducible).
+  them with Python's salted string hashing, so their masks were not reproducible).
 * :func:`kaiming_normal_` re-initialises the weights of dense convolutions and linear maps with
   ``N(0, 2 / fan_in)`` (He et al. 2015), as the authors' zoo code does for its standard and σ-Asym ResNets
   (their W-Asym ResNets keep PyTorch's default ``kaiming_uniform(a=√5)``). It draws from torch's global
