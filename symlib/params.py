@@ -88,8 +88,4 @@ def _coerce(key: str, value: Any, like: Any) -> Any:
             raise ParameterError(f"{key} must be a non-empty list like {list(like)}, got {value!r}")
         element = like[0] if like else None
         return [_coerce(f"{key}[{i}]", v, element) for i, v in enumerate(value)]
-    if isinstance(like, dict):
-        if not isinstance(value, dict):
-            raise ParameterError(f"{key} must be a mapping like {like}, got {value!r}")
-        return value
     return value

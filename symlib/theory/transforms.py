@@ -6,7 +6,7 @@
   It is an exact symmetry of a standard network and breaks for the asymmetric variants.
 * :func:`rescale_hidden` scales the hidden units of a plain ReLU MLP (``MLP(norm=False, activation="relu")``)
   by positive factors, a symmetry of positively homogeneous activations only.
-* :func:`function_change` measures ``max |f_θ(x) − f_{g(θ)}(x)|``.
+* :func:`compare` / :func:`function_change` measure ``max |f_θ(x) − f_{g(θ)}(x)|`` (and what it does to predictions).
 
 Permutation convention (as in :mod:`symlib.permutation`): a permutation is an index array ``p`` and
 ``(P x)_i = x_{p[i]}``.
@@ -24,24 +24,32 @@ from torch import nn
 from ..permutation import PermutationSpec, apply_permutation, random_permutation
 from ..seeding import derive_seed, numpy_rng
 
-__all__ = ["function_change", "permute_hidden", "rescale_hidden"]
+__all__ = ["compare", "function_change", "permute_hidden", "rescale_hidden"]
 
 
 @torch.no_grad()
-def function_change(model: nn.Module, transform: Callable[[nn.Module], nn.Module], x: torch.Tensor) -> float:
-    """``max |f_θ(x) − f_{g(θ)}(x)|`` over a batch, with ``g = transform`` (returns a new model).
-
-    Both models run in eval mode on ``x``; the original is left unchanged. A
-    parameter symmetry gives 0 up to floating-point rounding (~1e-15 in float64).
-    """
-    transformed = transform(model)
-    was = model.training
+def compare(model: nn.Module, other: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, float]:
+    """How differently ``other`` computes from ``model`` on ``x`` (both in eval mode, in ``model``'s dtype; their
+    modes are restored): ``change`` = ``max |f(x) − g(x)|``, ``changed_predictions`` = share of inputs whose argmax
+    differs, and with labels ``y`` the ``accuracy`` of ``other``."""
+    modes = model.training, other.training
     model.eval()
-    transformed.eval()
+    other.eval()
     x = x.to(next(model.parameters()).dtype)
-    out = (model(x) - transformed(x)).abs().max().item()
-    model.train(was)
-    return float(out)
+    a, b = model(x), other(x)
+    model.train(modes[0])
+    other.train(modes[1])
+    out = {"change": float((a - b).abs().max()),
+           "changed_predictions": float((a.argmax(1) != b.argmax(1)).double().mean())}
+    if y is not None:
+        out["accuracy"] = float((b.argmax(1) == y).double().mean())
+    return out
+
+
+def function_change(model: nn.Module, transform: Callable[[nn.Module], nn.Module], x: torch.Tensor) -> float:
+    """``max |f_θ(x) − f_{g(θ)}(x)|`` over a batch, with ``g = transform`` (returns a new model); the original is
+    left unchanged. A parameter symmetry gives 0 up to floating-point rounding (~1e-15 in float64)."""
+    return compare(model, transform(model), x)["change"]
 
 
 def _linear_layers(model: nn.Module) -> Sequence[nn.Module]:

@@ -27,7 +27,6 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -39,7 +38,7 @@ from ...seeding import derive_seed, seeded
 from ...theory.dag import computation_dag, count_automorphisms, mlp_masks
 from ...theory.equivariance import (circulant_F, diagonal_equivariances, elementwise_numpy, figlu_equivariances,
                                     permutation_equivariances, symmetrised_F, zero_column_F)
-from ...theory.transforms import permute_hidden, rescale_hidden
+from ...theory.transforms import compare, permute_hidden, rescale_hidden
 from ...training import TrainConfig, fit, tensor_batches
 
 NAME = "symmetries"
@@ -91,14 +90,10 @@ def build(cfg: Mapping[str, Any], family: str, variant: str, arch_seed: int, kap
                          activation="relu" if plain else "gelu", norm=not plain))
 
 
-@torch.no_grad()
 def _compare(model: nn.Module, other: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
-    """(max |Δ logits|, accuracy of ``other``, fraction of changed predictions) in float64."""
-    model.eval()
-    other.eval()
-    a, b = model(x), other(x)
-    return (float((a - b).abs().max()), float((b.argmax(1) == y).double().mean()),
-            float((a.argmax(1) != b.argmax(1)).double().mean()))
+    """(max |Δ logits|, accuracy of ``other``, share of changed predictions) by :func:`symlib.theory.transforms.compare`."""
+    c = compare(model, other, x, y)
+    return c["change"], c["accuracy"], c["changed_predictions"]
 
 
 def _transform(name: str, model: nn.Module, seed: int) -> nn.Module:
