@@ -3,7 +3,8 @@
 A chapter's computation writes ``<results root>/<scale>/<name>-<hash12>.json`` holding ``{"manifest": ...,
 "result": ...}``. The manifest records the config and its SHA-256 hash, the git commit (``-dirty`` when ``symlib/``
 differed from it), package versions, device, wall time, and a **code fingerprint**: a hash of every symlib module
-the computation imports (transitively), comments and docstrings ignored. :func:`load_or_run` loads a stored result
+the computation imports (transitively) and of every package ``__init__`` that runs on the way (``symlib``,
+``symlib.chapters``, the chapter's own package, ...), comments and docstrings ignored. :func:`load_or_run` loads a stored result
 whose config hash matches, else computes and stores it; a stored result whose fingerprint differs from the code
 now is returned marked **stale** (``record["stale"]`` names the modules that changed), and the notebook and the
 ledger say so instead of silently reusing it.
@@ -31,7 +32,7 @@ from typing import Any, Callable
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Modules that do not change a computed number (storage, presets, verdicts, figures, scheduling: a test holds
 #: results independent of where they ran), left out of fingerprints so editing them never stales a result.
-NOT_FINGERPRINTED = ("symlib", "symlib.results", "symlib.params", "symlib.claims", "symlib.stats", "symlib.plotting",
+NOT_FINGERPRINTED = ("symlib.results", "symlib.params", "symlib.claims", "symlib.stats", "symlib.plotting",
                      "symlib.ledger", "symlib.notebook", "symlib.distributed")
 
 
@@ -107,14 +108,18 @@ def _is_package(module: str) -> bool:
 
 @lru_cache(maxsize=None)
 def fingerprint(module: str) -> dict[str, str]:
-    """``{module: sha256[:12]}`` of ``module`` and every symlib module it imports, transitively, except
-    :data:`NOT_FINGERPRINTED` and chapters' ``report`` modules."""
+    """``{module: sha256[:12]}`` of ``module`` and every symlib module it imports, transitively, with the parent
+    packages of each (their ``__init__.py`` runs on import: ``symlib.chapters.mli.compute`` brings ``symlib``,
+    ``symlib.chapters`` and ``symlib.chapters.mli``), except :data:`NOT_FINGERPRINTED` and chapters' ``report``
+    modules."""
     seen, todo, out = set(), [module], {}
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
+        parts = name.split(".")
+        todo.extend(".".join(parts[:k]) for k in range(1, len(parts)))
         if name in NOT_FINGERPRINTED or name.endswith(".report"):
             continue
         path = Path(importlib.util.find_spec(name).origin)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from symlib import ledger  # noqa: E402
-from symlib.chapters import CHAPTERS  # noqa: E402
+from symlib.ledger import CHAPTERS  # noqa: E402
 from symlib.plotting import MAX_WIDTH, set_style  # noqa: E402
 
 FIGURES = [(c, name) for c in CHAPTERS for name in dir(importlib.import_module(f"symlib.chapters.{c}"))

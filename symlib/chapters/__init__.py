@@ -10,9 +10,10 @@ Each chapter package has
   tests, each with the one function that computes its verdict (:mod:`symlib.claims`);
 * ``__init__.py`` — re-exports both and ``load_or_run(config, recompute)``.
 
-A new chapter is a new package here, its notebook, one line in :data:`CHAPTERS` and one in ``_toc.yml``; it moves
-its claims out of :mod:`symlib.chapters.planned`. The ledger (:mod:`symlib.ledger`) picks it up unchanged.
-"""
+A new chapter is a new package here, its notebook, one line in :data:`symlib.ledger.CHAPTERS` and one in
+``_toc.yml``; it moves its claims out of :mod:`symlib.chapters.planned`.
 
-#: Chapters in book order (the ledger lists their claims in this order).
-CHAPTERS = ("lmc", "symmetries", "critical_points", "mli", "appendix_a")
+This file holds no code on purpose: it runs whenever a chapter's computation is imported, so it is part of every
+result's code fingerprint (:func:`symlib.results.fingerprint`), and adding a chapter must not make every stored
+result stale.
+"""

@@ -32,6 +32,9 @@ from ...training import Member, TrainConfig, tensor_batches, train_members
 from ...variants import VARIANTS
 from ...zoo import RECIPES, Zoo, augment, check_quality
 
+__all__ = ["NAME", "PRESETS", "check", "configure", "threshold"]
+
+
 NAME = "appendix_a"
 
 #: Figure 6's one recipe: the authors' default zoo configuration (lr 0.1, weight decay 5e-4, label smoothing 0.1,

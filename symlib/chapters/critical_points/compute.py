@@ -32,6 +32,9 @@ from ...theory.teacher_student import (ACTIVATIONS, TEACHER_A, TEACHER_W, detect
                                        linear_path, nearest_subspace, path_losses, permute_student, student_loss,
                                        teacher_data, train_student, transfer_path)
 
+__all__ = ["DIGEST", "NAME", "PRESETS", "check", "configure"]
+
+
 NAME = "critical_points"
 
 #: checks of the reconstructed formulas (from the paper's statements; brute-force checked in the tests)

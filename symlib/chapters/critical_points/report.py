@@ -11,6 +11,10 @@ from ...claims import Assessment, Claim
 from ...plotting import new_figure
 from ...theory.teacher_student import TEACHER_W
 
+__all__ = ["CLAIMS", "counts_frame", "crossover_frame", "figure_counts", "figure_paths", "figure_ratio",
+           "figure_students", "figure_trajectories", "students_frame"]
+
+
 def counts_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     df = pd.DataFrame(record["result"]["counts_check"])
     return df.set_index(["r_star", "m"])

@@ -32,6 +32,9 @@ from ...permutation import apply_permutation
 from ...seeding import derive_seed
 from ...training import Member, TrainConfig, tensor_batches, train_members
 
+__all__ = ["NAME", "PRESETS", "arms", "check", "configure"]
+
+
 NAME = "lmc"
 VARIANTS = ("standard", "sigma_asym", "w_asym")
 

@@ -18,6 +18,9 @@ from ...interpolation import interpolation_curves, mli_metrics
 from ...variants import VARIANTS
 from ...zoo import RECIPES, Zoo, check_quality
 
+__all__ = ["NAME", "PRESETS", "check", "configure"]
+
+
 NAME = "mli"
 _METRIC_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "weight_decay", "label_smoothing", "epochs",
                 "diverged")

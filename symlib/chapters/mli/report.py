@@ -19,6 +19,10 @@ from ...claims import Assessment, Claim
 from ...plotting import METHOD_COLORS, new_figure, strip
 from ...variants import LABELS, VARIANTS
 
+__all__ = ["CLAIMS", "METRICS", "PAPER_TABLE4", "curves_frame", "figure_curves", "figure_delta", "figure_zoo_accuracy",
+           "members_frame", "metrics_frame", "paired_tests", "robustness_table", "table4", "zoo_table"]
+
+
 #: Lim et al. (2024), Table 4: mean ± std over 300 networks (σ-Asym: 276, 24 diverged).
 PAPER_TABLE4 = {
     "standard": {"delta": (0.079, 0.109), "monotonic": 26.3, "local_convexity": (0.548, 0.139),

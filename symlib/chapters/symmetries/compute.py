@@ -41,6 +41,9 @@ from ...theory.equivariance import (circulant_F, diagonal_equivariances, element
 from ...theory.transforms import compare, permute_hidden, rescale_hidden
 from ...training import TrainConfig, fit, tensor_batches
 
+__all__ = ["FAMILIES", "LABELS", "NAME", "PRESETS", "VARIANTS", "check", "configure"]
+
+
 NAME = "symmetries"
 VARIANTS = ("standard", "w_asym", "sigma_asym")
 LABELS = {"standard": "Standard", "w_asym": "W-Asym", "sigma_asym": "σ-Asym"}

@@ -16,6 +16,10 @@ from ...claims import Assessment, Claim
 from ...plotting import METHOD_COLORS, new_figure, strip
 from .compute import FAMILIES, LABELS, VARIANTS
 
+__all__ = ["CLAIMS", "automorphism_frame", "equivariance_frame", "figure_function_change", "figure_masks",
+           "figure_sweeps", "function_change_frame"]
+
+
 def function_change_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for r in record["result"]["function_change"]:
