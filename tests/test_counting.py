@@ -84,6 +84,18 @@ def test_ratio_is_exact_and_crossover():
     assert c.crossover_h(10, "B") == 3 and c.crossover_h(10, "A") == 4
 
 
+def test_where_saddles_outnumber_minima_is_a_prefix_ending_at_the_crossover():
+    for reading in c.READINGS:
+        for r in (2, 5, 10, 20):
+            out = c.saddles_outnumber_minima(r, 30, reading)
+            h = c.crossover_h(r, reading)
+            assert out == [c.saddle_to_minimum_ratio(r, r + k, reading) > 1 for k in range(31)]
+            assert not any(out[h:]) and all(out[:max(h - 1, 0)])  # (at h - 1 the ratio may be exactly 1)
+    # r* = 2: minima dominate from h = 0 (1 saddle subspace against T(2, 2) = 2! = 2): half of the claim fails there
+    assert c.saddles_outnumber_minima(2, 3, "B") == [False] * 4
+    assert c.saddles_outnumber_minima(5, 2, "B") == [True, False, False]
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError):
         c.T(2, 3, reading="C")

@@ -38,7 +38,7 @@ from typing import Iterator
 
 __all__ = ["stirling2", "bell", "G", "T_A", "T_B", "T", "READINGS", "enumerate_G", "enumerate_T",
            "count_G", "count_T", "count_raw_labellings", "set_partitions", "sum_G_below",
-           "saddle_to_minimum_ratio", "crossover_h", "log10_int"]
+           "saddle_to_minimum_ratio", "crossover_h", "saddles_outnumber_minima", "log10_int"]
 
 READINGS = ("A", "B")
 
@@ -213,6 +213,13 @@ def crossover_h(r_star: int, reading: str = "B", h_max: int = 10_000) -> int:
         if sum_G_below(r_star, m) < T(r_star, m, reading):
             return h
     raise RuntimeError(f"no crossover up to h={h_max} for r*={r_star}, reading {reading}")
+
+
+def saddles_outnumber_minima(r_star: int, h_max: int, reading: str = "B") -> list[bool]:
+    """``[Σ_{r<r*} G(r, r*+h) > T(r*, r*+h) for h = 0..h_max]``, compared as exact ints: where the
+    symmetry-induced saddle subspaces strictly outnumber the global-minimum subspaces (``h = 0`` is the network of
+    minimal width itself, ``h >= 1`` the overparameterised ones)."""
+    return [sum_G_below(r_star, r_star + h) > T(r_star, r_star + h, reading) for h in range(h_max + 1)]
 
 
 def log10_int(n: int) -> float:

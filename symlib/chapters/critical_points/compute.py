@@ -7,8 +7,9 @@ Stored in one JSON-able result:
    ``h <= brute_h_max``; ``raw_check`` canonicalises *raw* labellings for the
    smallest sizes; ``digest_values`` are checks of the reconstructed formulas (:mod:`symlib.theory.counting`).
 2. ``curves`` / ``crossover`` — ``log10`` of ``Σ_{r<r*} G(r, m)``, ``T_A`` and
-   ``T_B`` against ``h = m − r*`` for ``r*`` in ``r_star_plot``, and the
-   smallest ``h`` where the saddle-to-minimum ratio drops below 1.
+   ``T_B`` against ``h = m − r*`` for ``r*`` in ``r_star_plot``, the
+   smallest ``h`` where the saddle-to-minimum ratio drops below 1, and for every
+   ``h <= h_max_plot`` whether saddles strictly outnumber minima (``saddles_outnumber``).
 3. ``path`` — the authors' teacher embedded in a width-5 student with a
    zero-output neuron: the loss along the straight line to a permuted copy, and
    along the zero-loss transfer path through the spare neuron.
@@ -27,7 +28,7 @@ import numpy as np
 from ... import params
 from ...seeding import derive_seed
 from ...theory.counting import (G, T_A, T_B, count_G, count_raw_labellings, count_T, crossover_h, log10_int,
-                                sum_G_below)
+                                saddles_outnumber_minima, sum_G_below)
 from ...theory.teacher_student import (ACTIVATIONS, TEACHER_A, TEACHER_W, detect_expansion, embed_teacher,
                                        linear_path, nearest_subspace, path_losses, permute_student, student_loss,
                                        teacher_data, train_student, transfer_path)
@@ -94,7 +95,7 @@ def _counts(cfg) -> dict:
                     "T_B": T_B(r, m), "T_B_raw": count_raw_labellings(r, m, "B")})
     digest = [{"statement": s, "function": f, "args": list(a), "expected": e, "value": _FUNCS[f](*a)}
               for s, f, a, e in DIGEST]
-    curves, cross = {}, {}
+    curves, cross, outnumber = {}, {}, {}
     for r in cfg["r_star_plot"]:
         hs = list(range(cfg["h_max_plot"] + 1))
         sg = [sum_G_below(r, r + h) for h in hs]
@@ -105,7 +106,9 @@ def _counts(cfg) -> dict:
                           "log10_ratio_A": [log10_int(g) - log10_int(t) for g, t in zip(sg, ta)],
                           "log10_ratio_B": [log10_int(g) - log10_int(t) for g, t in zip(sg, tb)]}
         cross[str(r)] = {"A": crossover_h(r, "A"), "B": crossover_h(r, "B")}
-    return {"counts_check": rows, "raw_check": raw, "digest_values": digest, "curves": curves, "crossover": cross}
+        outnumber[str(r)] = {reading: saddles_outnumber_minima(r, cfg["h_max_plot"], reading) for reading in "AB"}
+    return {"counts_check": rows, "raw_check": raw, "digest_values": digest, "curves": curves, "crossover": cross,
+            "saddles_outnumber": outnumber}
 
 
 def _path(cfg, X, y) -> dict:
