@@ -11,10 +11,13 @@ deserialised once per worker.
 
 A failed job or an interrupt (Ctrl-C) cancels every other job at once and re-raises. A local instance that
 :func:`map_tasks` started is shut down when it returns (about 5 s to start the next time), and if the driver is
-killed Ray's workers exit with it, so a killed build leaves no process computing for nobody. Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic.
+killed Ray's workers exit with it, so a killed build leaves no process computing for nobody; inside a
+:func:`session` block it is kept until the block ends (several rounds of tasks, as a zoo build claims them, start Ray
+once). Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -24,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 _SHARED: dict[str, Any] = {}  # per worker: the last shared object it deserialised, by object id
+_SESSION = {"depth": 0, "started": False}  # open session() blocks; whether map_tasks started Ray inside one
 
 
 def cpu_workers() -> int:
@@ -51,6 +55,40 @@ def ray_init() -> None:
     else:  # local workers import whatever this process can (e.g. functions of a test module or a script's folder)
         path = os.pathsep.join(p for p in sys.path if p)
         ray.init(num_cpus=cpu_workers(), runtime_env={"env_vars": {"PYTHONPATH": path}}, **common)
+
+
+def parallel_tasks(num_gpus: float = 0.0) -> int:
+    """How many tasks of :func:`map_tasks` run at once: on the cluster ``RAY_ADDRESS`` names, its CPUs (or its GPUs
+    divided by ``num_gpus``); here :func:`cpu_workers` CPU tasks, or one GPU task (GPU work stays in process)."""
+    if not os.environ.get("RAY_ADDRESS"):
+        return 1 if num_gpus else cpu_workers()
+    import ray
+
+    started = not ray.is_initialized()
+    ray_init()
+    resources = ray.cluster_resources()
+    if started and _SESSION["depth"]:
+        _SESSION["started"] = True
+    elif started:
+        ray.shutdown()
+    if num_gpus:
+        return max(1, int(resources.get("GPU", 0) / num_gpus))
+    return max(1, int(resources.get("CPU", 1)))
+
+
+@contextlib.contextmanager
+def session():
+    """Keep a Ray instance that :func:`map_tasks` starts inside this block until the block ends (then shut it down),
+    instead of after each call; nothing is started if no call needs Ray."""
+    _SESSION["depth"] += 1
+    try:
+        yield
+    finally:
+        _SESSION["depth"] -= 1
+        if _SESSION["depth"] == 0 and _SESSION["started"]:
+            _SESSION["started"] = False
+            import ray
+            ray.shutdown()
 
 
 def _run(fn: Callable[[Any, Any], Any], shared_ref: list, job: Any, threads: int | None) -> Any:
@@ -117,6 +155,8 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
         raise
     finally:
         bar.close()
-        if started_here:  # leave no Ray processes behind (a notebook kernel would keep them until it is killed)
+        if started_here and _SESSION["depth"]:
+            _SESSION["started"] = True  # session() shuts it down
+        elif started_here:  # leave no Ray processes behind (a notebook kernel would keep them until it is killed)
             ray.shutdown()
     return out

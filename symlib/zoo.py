@@ -18,6 +18,23 @@ is written as soon as it is trained, so a killed build continues where it stoppe
 missing, unreadable or fail their checksum is trained again, never silently used. Chapters never build a zoo:
 they ask for one by name and get a :class:`MissingZoo` error that says how to build it.
 
+**Several builders, one folder.** Builders on one machine, or on machines sharing the folder (NFS), split the work
+instead of each training everything. Before training a member a builder takes an exclusive **claim** on it: the file
+``.claims/<variant>-member_00042.claim`` (host, pid, start time, a random token), published with ``os.link`` so
+that exactly one builder creates it, complete, on a local file system or NFS. A builder claims the next unclaimed
+missing members of one variant, in order of decreasing epochs, as many as it trains at once (its cores, a GPU
+population, or a Ray cluster's slots), trains them, and deletes each claim once the member's files are written.
+When every missing member is claimed by others it **waits** for them (printing which members are held by whom,
+polling every :data:`POLL` s) rather than stopping early: a build that returns has every member it was asked for on
+disk, so every builder writes the same ``index.csv`` and summary (one builder at a time, under the claim
+``.claims/index.claim``). A claim whose builder died is taken over: at once on the same host when its pid is no
+longer alive; from any host when the claim file has not been touched for :data:`STALE_AFTER` s (a builder touches
+its claims every :data:`HEARTBEAT` s; the hosts' clocks must agree to within a few minutes). A member is therefore
+trained twice only if its builder was frozen (stopped, suspended) for longer than :data:`STALE_AFTER` and then
+resumed, or if two builders take over the same dead claim in the same instant; either way both write the same bits
+(a member does not depend on who trains it), atomically. Claim files are no part of the zoo: a member is its
+``.npz`` and ``.json``, claims are never read as members, and ``.claims/`` is removed when empty.
+
 :mod:`symlib.authors_zoo` reads the zoo the authors published (Zenodo record 13883507) into our networks.
 """
 from __future__ import annotations
@@ -28,22 +45,27 @@ import functools
 import hashlib
 import json
 import os
+import secrets
+import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from . import results
 from .architectures.resnet8 import ResNet8, ResNet8Config
 from .data import Dataset, cifar_augment, load_cifar10
 from .devices import resolve_device
+from .distributed import cpu_workers, parallel_tasks, session
 from .evaluation import evaluate_states
 from .layers import trainable_parameters
 from .seeding import derive_seed, numpy_rng
-from .training import Member, TrainConfig, tensor_batches, train_members
+from .training import IN_PROCESS_BELOW, Member, TrainConfig, tensor_batches, train_members
 from .variants import VARIANTS
 
 NAME = "zoo"
@@ -156,9 +178,180 @@ def _sha256(path: Path) -> str:
 
 
 def _write_atomically(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{_HOST}-{os.getpid()}.tmp")  # builders sharing a folder never share a tmp
     write(tmp)
     os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------- claims
+
+#: Seconds without a heartbeat after which a claim of another host is taken over (its builder is presumed dead).
+STALE_AFTER = 900.0
+#: Seconds between two touches of the claims a builder holds.
+HEARTBEAT = 60.0
+#: Seconds between two looks at members that other builders are training.
+POLL = 2.0
+_HOST = socket.gethostname()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+class _Claims:
+    """One builder's claims on the members of a zoo folder (see the module docstring)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.folder = directory / ".claims"
+        self.me = {"host": _HOST, "pid": os.getpid(), "since": time.time(), "token": secrets.token_hex(8)}
+        self.held: set[Path] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.claim"
+
+    @staticmethod
+    def owner(path: Path) -> tuple[dict, float] | None:
+        """``(owner, mtime)`` of a claim file, or ``None`` if there is none (or it just went)."""
+        try:
+            return json.loads(path.read_text()), path.stat().st_mtime
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def dead(owner: Mapping[str, Any], mtime: float) -> bool:
+        """Whether a claim's builder is gone: its pid is not alive on this host, or no heartbeat for STALE_AFTER."""
+        if time.time() - mtime > STALE_AFTER:
+            return True
+        return owner.get("host") == _HOST and not _alive(int(owner.get("pid", -1)))
+
+    def take(self, key: str) -> bool:
+        """Claim ``key``; ``False`` if a live builder holds it. A dead builder's claim is taken over."""
+        path = self.path(key)
+        found = self.owner(path)
+        if found is not None and not self.dead(*found):  # the common case while others build: no write
+            return False
+        mine = self.folder / f"{key}.{self.me['token']}.new"
+        for _ in range(3):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                mine.write_text(json.dumps(self.me) + "\n")
+                break
+            except FileNotFoundError:  # another builder removed the empty folder in between
+                continue
+        try:
+            for _ in range(3):
+                try:
+                    os.link(mine, path)  # atomic and exclusive, on NFS too; the claim appears complete
+                except FileExistsError:
+                    if os.stat(mine).st_nlink == 2:  # NFS: the link was made, its reply was lost
+                        break
+                    found = self.owner(path)
+                    if found is None:
+                        continue  # released meanwhile: try again
+                    if not self.dead(*found):
+                        return False
+                    if not self._remove_dead(path, found[0]):
+                        return False
+                    continue
+                break
+            else:
+                return False
+            with self._lock:
+                self.held.add(path)
+            self._start_heartbeat()
+            return True
+        finally:
+            mine.unlink(missing_ok=True)
+
+    def _remove_dead(self, path: Path, owner: Mapping[str, Any]) -> bool:
+        """Move a dead builder's claim aside; ``False`` if what moved was a fresh claim (put back, if still free)."""
+        aside = self.folder / f"{path.stem}.{self.me['token']}.dead"
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return True  # another builder moved it first
+        moved = self.owner(aside)
+        if moved is not None and moved[0].get("token") != owner.get("token"):
+            try:  # it was taken over between our look and the move: give it back
+                os.link(aside, path)
+            except FileExistsError:
+                pass
+            aside.unlink(missing_ok=True)
+            return False
+        aside.unlink(missing_ok=True)
+        return True
+
+    def release(self, key: str) -> None:
+        path = self.path(key)
+        with self._lock:
+            self.held.discard(path)
+        found = self.owner(path)
+        if found is not None and found[0].get("token") == self.me["token"]:  # never delete a claim taken over
+            path.unlink(missing_ok=True)
+
+    def release_all(self) -> None:
+        self._stop.set()
+        for path in list(self.held):
+            self.release(path.stem)
+        try:
+            self.folder.rmdir()  # only when no builder holds a claim any more
+        except OSError:
+            pass
+
+    def others(self, keys) -> dict[str, str]:
+        """The live claims of other builders among ``keys``: ``{key: "host pid"}``."""
+        out = {}
+        for key in keys:
+            found = self.owner(self.path(key))
+            if found is not None and found[0].get("token") != self.me["token"] and not self.dead(*found):
+                out[key] = f"{found[0].get('host')} pid {found[0].get('pid')}"
+        return out
+
+    def _start_heartbeat(self) -> None:
+        if self._beat is not None:
+            return
+
+        def beat() -> None:
+            while not self._stop.wait(HEARTBEAT):
+                with self._lock:
+                    paths = list(self.held)
+                for path in paths:
+                    try:
+                        os.utime(path)
+                    except OSError:
+                        pass
+
+        self._beat = threading.Thread(target=beat, name="zoo-claims-heartbeat", daemon=True)
+        self._beat.start()
+
+
+def _key(variant: str, i: int) -> str:
+    return f"{variant}-member_{i:05d}"
+
+
+def _waiting(name: str, missing: list[str], held: Mapping[str, str]) -> str:
+    by: dict[str, list[str]] = {}
+    for key, who in held.items():
+        by.setdefault(who, []).append(key)
+    return (f"zoo {name}: waiting for {len(missing)} member(s) that other builders are training ("
+            + "; ".join(f"{who}: {', '.join(keys)}" for who, keys in by.items()) + ")")
+
+
+def _members_at_once(dev: torch.device) -> int:
+    """How many members :func:`~symlib.training.train_members` trains at once on this route (its defaults: GPU
+    populations of 64 on ``1/8`` of a GPU each, one member per CPU core), here or on the ``RAY_ADDRESS`` cluster."""
+    if dev.type == "cuda":
+        return 64 * parallel_tasks(num_gpus=0.125)
+    return parallel_tasks()
 
 
 _README = """CIFAR-10 zoo "{name}" of symlib (Lim et al. 2024, Tables 3-4): ResNet8 members of the variants {variants}.
@@ -248,9 +441,12 @@ class Zoo:
 
     # ------------------------------------------------------------------------------------------- building
 
-    def build(self, n_members: int | None = None, *, device: str = "auto", progress: bool = True) -> dict:
+    def build(self, n_members: int | None = None, *, device: str = "auto", progress: bool = True,
+              batch: int | None = None) -> dict:
         """Train every missing or invalid member ``< n_members`` of every variant, measure the new ones, write the
-        index and the summary record; returns the summary record. Members already built are kept."""
+        index and the summary record; returns the summary record. Members already built are kept; members that
+        other builders of this folder have claimed are theirs (this build waits for them, module docstring).
+        ``batch``: members claimed at a time (default: as many as train at once here)."""
         n = self.recipe["n_members"] if n_members is None else int(n_members)
         dev = resolve_device(device)
         rec = self.recipe
@@ -259,26 +455,74 @@ class Zoo:
         draws = [hyperparameters(rec, i) for i in range(n)]
         source = tensor_batches(train_ds.X, train_ds.y, member(rec, draws[0]).train if draws else TrainConfig(),
                                 functools.partial(augment, translate=rec["translate"], cutout=rec["cutout"]))
-        trained = 0
-        for variant in VARIANTS:
-            todo = [i for i in range(n) if self._record(variant, i) is None]
-            if not todo:
-                continue
-            (self.directory / variant).mkdir(parents=True, exist_ok=True)
-            make = functools.partial(build_model, model_config(rec, variant))
+        order = sorted(range(n), key=lambda i: (-draws[i]["epochs"], i))  # rounds of members that finish together
+        done = {(v, i) for v in VARIANTS for i in range(n) if self._record(v, i) is not None}
+        todo_work = sum(draws[i]["epochs"] for v in VARIANTS for i in range(n) if (v, i) not in done) * len(train_ds.y)
+        # the route of the whole build, not of one round (a round alone may look small enough to stay in process)
+        workers = 1 if todo_work < IN_PROCESS_BELOW else cpu_workers()
+        claims = _Claims(self.directory)
+        bar = tqdm(total=len(VARIANTS) * n - len(done), desc=f"zoo {self.name}: members", disable=not progress)
+        trained, told = 0, None
+        try:
+            with session():  # one Ray instance for every round (if the route needs Ray at all)
+                batch = batch or _members_at_once(dev)
+                while True:
+                    for v, i in [(v, i) for v in VARIANTS for i in order if (v, i) not in done]:
+                        if self._record(v, i) is not None:  # built by another builder meanwhile
+                            done.add((v, i))
+                            bar.update()
+                    variant, todo = None, []
+                    for v, i in [(v, i) for v in VARIANTS for i in order if (v, i) not in done]:
+                        if len(todo) == batch or (variant is not None and v != variant):
+                            break
+                        if not claims.take(_key(v, i)):
+                            continue
+                        if self._record(v, i) is not None:  # finished just before we claimed it
+                            claims.release(_key(v, i))
+                            done.add((v, i))
+                            bar.update()
+                            continue
+                        variant = v
+                        todo.append(i)
+                    if todo:
+                        self._train(variant, todo, draws, source, eval_ds, test_ds, dev, claims, done, bar, workers)
+                        trained += len(todo)
+                        continue
+                    missing = [_key(v, i) for v in VARIANTS for i in range(n) if (v, i) not in done]
+                    if not missing:
+                        break
+                    held = claims.others(missing)
+                    if held != told:  # say once what this builder waits for, and again when it changes
+                        tqdm.write(_waiting(self.name, missing, held), file=sys.stderr)
+                        told = held
+                    time.sleep(POLL)
+            bar.close()
+            while not claims.take("index"):  # one builder at a time writes the index and the summary
+                time.sleep(min(POLL, 1.0))
+            self.write_index(n)
+            summary = self.summary(n)
+            summary.update(trained_now=trained, build_time_s=time.perf_counter() - t0)
+            return results.save_result(NAME, self.summary_config(n), summary, summary["build_time_s"], str(dev),
+                                       code_root="symlib.zoo")  # not __name__: "__main__" under python -m
+        finally:
+            bar.close()
+            claims.release_all()
 
-            def save(k: int, result: dict, variant=variant, todo=todo, make=make) -> None:
-                i = todo[k]
-                self._save(variant, i, draws[i], result, make(None), eval_ds, test_ds, str(dev))
+    def _train(self, variant: str, todo: list[int], draws: list[dict], source, eval_ds: Dataset, test_ds: Dataset,
+               dev: torch.device, claims: _Claims, done: set, bar, workers: int) -> None:
+        """Train the claimed members ``todo`` of ``variant``; each is written, then its claim dropped, as it ends."""
+        (self.directory / variant).mkdir(parents=True, exist_ok=True)
+        make = functools.partial(build_model, model_config(self.recipe, variant))
 
-            train_members(make, [member(rec, draws[i]) for i in todo], source, device=str(dev), progress=progress,
-                          desc=f"zoo {self.name}: {variant} members trained", on_result=save)
-            trained += len(todo)
-        self.write_index(n)
-        summary = self.summary(n)
-        summary.update(trained_now=trained, build_time_s=time.perf_counter() - t0)
-        return results.save_result(NAME, self.summary_config(n), summary, summary["build_time_s"], str(dev),
-                                   code_root="symlib.zoo")  # not __name__: "__main__" under python -m
+        def save(k: int, result: dict) -> None:
+            i = todo[k]
+            self._save(variant, i, draws[i], result, make(None), eval_ds, test_ds, str(dev))
+            claims.release(_key(variant, i))
+            done.add((variant, i))
+            bar.update()
+
+        train_members(make, [member(self.recipe, draws[i]) for i in todo], source, device=str(dev), progress=False,
+                      workers=workers, on_result=save)
 
     def _save(self, variant: str, i: int, draw: Mapping[str, Any], result: Mapping[str, Any], model: ResNet8,
               eval_ds: Dataset, test_ds: Dataset, device: str) -> None:
@@ -366,6 +610,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "info":
         n = zoo.recipe["n_members"]
         print(f"zoo {zoo.name!r} in {zoo.directory}: " + ", ".join(f"{v} {len(zoo.built(v, n))}/{n}" for v in VARIANTS))
+        claimed = sorted(p.stem for p in (zoo.directory / ".claims").glob("*.claim"))
+        if claimed:  # a build in progress (or a dead builder's claims, taken over by the next build)
+            print(f"being trained by builders: {', '.join(claimed)}")
         return
     record = zoo.build(args.members, device=args.device)
     means = check_quality(record, zoo.recipe["quality_bar"])

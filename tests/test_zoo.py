@@ -1,6 +1,13 @@
 """The zoo as a dataset: loadable without symlib, resumable after a kill, grown without retraining, corrupt files
 retrained."""
 import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +18,8 @@ from symlib import zoo
 from symlib.architectures import ResNet8, ResNet8Config
 from symlib.evaluation import evaluate
 from symlib.variants import VARIANTS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +109,91 @@ def test_growing_a_zoo_keeps_the_members_already_built(ci_zoo):
     assert record["result"]["trained_now"] == len(VARIANTS)  # only member 2 of each variant
     assert {(v, i): _sha(z._paths(v, i)[0]) for v in VARIANTS for i in range(2)} == shas
     assert [r["member"] for r in z.members("w_asym", 3)] == [0, 1, 2]
+
+
+# ------------------------------------------------------------------------------------------- several builders
+
+_BUILDER = """
+import json, sys, time
+from pathlib import Path
+from symlib import zoo
+zoo.POLL = 0.2
+Path(sys.argv[2]).touch()
+while not Path(sys.argv[1]).exists():  # both builders start together
+    time.sleep(0.01)
+record = zoo.Zoo("ci").build(int(sys.argv[3]), device="cpu", progress=False)
+print(json.dumps({"trained": record["result"]["trained_now"]}))
+"""
+
+
+def test_two_builders_of_one_folder_split_the_work_and_train_each_member_once(ci_zoo, tmp_path):
+    """Two processes building the same zoo folder at the same moment: every member trained by exactly one of them
+    (they train N and M with N + M = members needed, both > 0), and the members are those of a lone build."""
+    z, _ = ci_zoo
+    n = 4
+    env = {**os.environ, "SYMLIB_ZOO": str(tmp_path / "zoo"), "SYMLIB_RESULTS": str(tmp_path / "results"),
+           "SYMLIB_WORKERS": "1", "PYTHONPATH": str(ROOT)}
+    go, ready = tmp_path / "go", [tmp_path / f"ready{k}" for k in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", _BUILDER, str(go), str(r), str(n)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in ready]
+    try:
+        deadline = time.time() + 120
+        while not all(r.exists() for r in ready) and time.time() < deadline:
+            time.sleep(0.05)
+        go.touch()
+        outs = [p.communicate(timeout=240) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    trained = [json.loads(out.strip().splitlines()[-1])["trained"] for out, _ in outs]
+    assert sum(trained) == n * len(VARIANTS) and min(trained) > 0, trained  # before: [12, 12] or so
+    shared = zoo.Zoo("ci", root=next((tmp_path / "zoo").iterdir()))
+    assert not (shared.directory / ".claims").exists()  # claims are transient, and no part of the zoo
+    assert len(pd.read_csv(shared.directory / "index.csv")) == n * len(VARIANTS)
+    for v in VARIANTS:
+        assert shared.built(v, n) == list(range(n))
+        for i in range(2):  # whoever trained it, a member is the member
+            assert _sha(shared._paths(v, i)[0]) == _sha(z._paths(v, i)[0])
+
+
+def test_a_dead_builders_claims_are_taken_over_and_a_live_ones_waited_for(data_root, tmp_path, monkeypatch, capsys):
+    if not (data_root / "cifar-10-batches-py").exists():
+        pytest.skip(f"CIFAR-10 not found under {data_root}/cifar-10-batches-py")
+    monkeypatch.setenv("SYMLIB_ZOO", str(tmp_path / "zoo"))
+    monkeypatch.setenv("SYMLIB_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("SYMLIB_WORKERS", "1")
+    monkeypatch.setattr(zoo, "STALE_AFTER", 1.0)
+    monkeypatch.setattr(zoo, "POLL", 0.05)
+    z = zoo.Zoo("ci")
+    folder = z.directory / ".claims"
+    folder.mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+
+    def claim(variant, owner):
+        path = folder / f"{variant}-member_00000.claim"
+        path.write_text(json.dumps({**owner, "since": 0, "token": f"t-{variant}"}))
+        return path
+
+    claim("standard", {"host": zoo._HOST, "pid": gone.pid})  # this host, its process gone
+    old = claim("sigma_asym", {"host": "elsewhere", "pid": 1})  # another host, no heartbeat for an hour
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    live = claim("w_asym", {"host": "elsewhere", "pid": 1})  # another host, alive until the others are built
+
+    def heartbeat():  # the other builder lives while this one trains the two others, then dies
+        while not (z.built("standard", 1) and z.built("sigma_asym", 1)):
+            os.utime(live)
+            time.sleep(0.02)
+        for _ in range(10):
+            os.utime(live)
+            time.sleep(0.02)
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    record = z.build(1, device="cpu", progress=False)
+    beat.join(5)
+    assert record["result"]["trained_now"] == 3 and not folder.exists()
+    err = capsys.readouterr().err
+    assert "waiting for 1 member(s)" in err and "elsewhere pid 1: w_asym-member_00000" in err
+    assert "standard" not in err.split("waiting")[1] and "sigma_asym" not in err.split("waiting")[1]
