@@ -1,21 +1,26 @@
 """Claims of the papers and how a chapter judges them: one verdict function per claim, used everywhere.
 
 A chapter's ``report`` module lists its :class:`Claim` s; each has an ``assess(record) -> Assessment`` that reads
-our number from the chapter's stored result and returns the verdict. The chapter's notebook shows exactly these
-assessments (:func:`table`) and the book's claims ledger (:mod:`symlib.ledger`) collects them; nothing else
-computes a verdict.
+our number from the chapter's stored result and returns the verdict, and, where the comparison needs room, a
+:class:`Premise`: what the data must show before the claim can be tested at all (the baseline must show the
+phenomenon the claim says asymmetry removes). :meth:`Claim.judge` is the one verdict function: a failed premise
+gives "not testable at this scale" whatever the p-values. The chapter's notebook shows exactly these judgements
+(:func:`table`) and the book's claims ledger (:mod:`symlib.ledger`) collects them; nothing else computes a
+verdict.
 
 Verdicts (:data:`VERDICTS`):
 
 * **reproduced** — the paper's direction, supported by the pre-stated test at p < 0.05, and no metric of the same
   table points significantly the other way;
 * **direction only** — the paper's direction, not significant;
-* **mixed** — the claimed metric agrees but another metric of the same table points significantly the other way
-  (the note names it);
+* **mixed** — the claimed metric agrees but another metric of the same table (or another variant the claim
+  covers) points significantly the other way, or the claim holds in part of its stated range and fails in
+  another (the note says where);
 * **inconclusive** — an "at least as good" claim whose non-inferiority test, with the margin fixed in code before
   the run, is not significant (or a claim the data cannot decide);
 * **not reproduced** — the opposite direction, or an exact check that fails;
-* **not testable at this scale** — the claim's premise does not hold here (e.g. nothing overfits);
+* **not testable at this scale** — the claim's :class:`Premise` does not hold here (e.g. nothing overfits, or
+  the baseline is already monotonic), shown with the figures that say why;
 * **not yet run** / **not yet built** — no stored result / no chapter yet.
 """
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
-from .stats import ALPHA
+from .stats import ALPHA, TooFewSamples
 
 VERDICTS = ("reproduced", "direction only", "mixed", "inconclusive", "not reproduced", "not testable at this scale",
             "not yet run", "not yet built")
@@ -39,6 +44,8 @@ class Assessment:
     ours: str
     verdict: str
     note: str = ""
+    #: the premise that failed (its sentence), when the verdict is "not testable at this scale" because of it
+    premise: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -46,15 +53,45 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class Premise:
+    """What a claim's data must show before the claim can be tested, stated before any run: ``text`` (one
+    sentence) and ``check(record) -> (holds, detail)``, ``detail`` giving the figures that decide it. A check whose
+    test has too few samples (:class:`~symlib.stats.TooFewSamples`) counts as not holding."""
+
+    text: str
+    check: Callable[[Mapping], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
 class Claim:
     """A claim of a paper: ``key`` (unique, ``"<chapter>.<name>"``), ``source`` (paper, table / figure), the claim in
-    words, the paper's number (the reference column), and ``assess`` (``None`` until a chapter tests it)."""
+    words, the paper's number (the reference column), ``assess`` (``None`` until a chapter tests it) and the
+    ``premise`` its comparison needs (``None``: an exact statement, or a claim about the phenomenon itself)."""
 
     key: str
     source: str
     text: str
     paper: str
     assess: Callable[[Mapping], Assessment] | None = None
+    premise: Premise | None = None
+
+    def judge(self, record: Mapping) -> Assessment:
+        """The claim's verdict on ``record``, the only one anywhere: the premise first (failed: "not testable at
+        this scale", naming it and its figures, whatever the p-values), then ``assess``. A test that the data are
+        too small for gives "inconclusive" with the reason."""
+        try:
+            a = self.assess(record)
+        except TooFewSamples as e:
+            a = Assessment("—", "inconclusive", f"too few samples for the test: {e}")
+        if self.premise is None:
+            return a
+        try:
+            holds, detail = self.premise.check(record)
+        except TooFewSamples as e:
+            holds, detail = False, f"too few samples to establish it: {e}"
+        if holds:
+            return a
+        return Assessment(a.ours, "not testable at this scale", f"premise not met: {detail}", premise=self.premise.text)
 
 
 def directional(holds: bool, p: float) -> str:
@@ -62,6 +99,24 @@ def directional(holds: bool, p: float) -> str:
     if holds and p < ALPHA:
         return "reproduced"
     return "direction only" if holds else "not reproduced"
+
+
+def across(outcomes: Mapping[str, tuple[bool, float, float]]) -> tuple[str, list[str]]:
+    """The verdict of a claim that covers several variants (or metrics), from each one's ``(holds, p,
+    p_opposite)``: the claimed direction holds in the means, its one-sided p, and the p of the opposite
+    direction. Returns ``(verdict, names pointing significantly the other way)``:
+
+    * some part points significantly the other way: **mixed** if another part holds, else **not reproduced**;
+    * every part holds at p < ALPHA: **reproduced**; every part holds: **direction only**;
+    * otherwise (a part points the other way, not significantly): **not reproduced**.
+    """
+    against = [name for name, (_, _, p_opp) in outcomes.items() if p_opp < ALPHA]
+    holds = {name: h for name, (h, _, _) in outcomes.items()}
+    if against:
+        return ("mixed" if any(h for name, h in holds.items() if name not in against) else "not reproduced"), against
+    if all(h and p < ALPHA for h, p, _ in outcomes.values()):
+        return "reproduced", []
+    return ("direction only" if all(holds.values()) else "not reproduced"), []
 
 
 def by_key(claims: Iterable[Claim]) -> dict[str, Claim]:
@@ -72,13 +127,13 @@ def table(claims: Iterable[Claim], record: Mapping) -> pd.DataFrame:
     """The chapter's claims with the paper's number, ours and the verdict: what the notebook shows."""
     rows = []
     for c in claims:
-        a = c.assess(record)
+        a = c.judge(record)
         rows.append({"claim": f"{c.source}: {c.text}", "paper": c.paper, "ours": a.ours, "verdict": a.verdict,
-                     "why": a.note})
+                     "premise": c.premise.text if c.premise else "—", "why": a.note})
     return pd.DataFrame(rows).set_index("claim")
 
 
 def sentence(claim: Claim, record: Mapping) -> str:
     """One Markdown sentence with the verdict of ``claim`` (for ``glue`` in the chapter's text)."""
-    a = claim.assess(record)
+    a = claim.judge(record)
     return f"**{claim.text}** — {a.verdict}: {a.ours}" + (f" ({a.note})" if a.note else "") + "."

@@ -42,11 +42,13 @@ def ledger_rows() -> list[dict[str, str]]:
             if record is None:
                 row.update(ours="—", verdict="not yet run")
             else:
-                a = c.assess(record)
+                a = c.judge(record)
                 scale = record["manifest"]["config"]["scale"]
                 stale = " **(stale: code changed since)**" if record.get("stale") else ""
                 row["ours"] = a.ours + (f"; {a.note}" if a.note else "")
-                row["verdict"] = f"**{a.verdict}** (at {scale}{', a smoke test' if scale == 'ci' else ''}){stale}"
+                where = f"at {scale}{', a smoke test' if scale == 'ci' else ''}"
+                row["verdict"] = (f"**not testable** ({where}; premise: {a.premise})" if a.premise
+                                  else f"**{a.verdict}** ({where})") + stale
             rows.append(row)
     for c in planned.CLAIMS:
         rows.append({"claim": f"**{c.source}.** {c.text}", "paper": c.paper, "ours": "—", "verdict": "not yet built"})
