@@ -1,9 +1,16 @@
 """Independent jobs on many cores or machines, through Ray (https://docs.ray.io).
 
 :func:`map_tasks` runs ``fn(shared, job)`` for every job as Ray tasks and returns the results in job order.
-``ray.init()`` starts a local Ray instance on first use (no dashboard; ``SYMLIB_WORKERS`` or the cores this
-process may use set its CPUs); with ``RAY_ADDRESS`` set it joins that cluster instead and ships the ``symlib``
-package to the workers. CPU tasks ask for one core and run on **one thread**, so a job's floating-point result
+:func:`ray_init` starts a **private local instance** on first use (``address="local"``: whatever Ray already runs on
+this machine, a user's ``ray start --head`` included, is left alone; no dashboard; ``SYMLIB_WORKERS`` or the cores
+this process may use set its CPUs). That instance lets no one in: it requires Ray's token authentication
+(``RAY_AUTH_MODE=token``; Ray ≥ 2.52 reads the token from ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or
+``~/.ray/auth_token``, and generates the last one, made private here, when there is none) and its servers listen on
+127.0.0.1 only (Ray otherwise replaces a node address of 127.0.0.1 by the machine's and listens on every interface;
+its single-machine mode, the one it uses on macOS and Windows, is switched on while the instance starts). The
+setting of ``RAY_AUTH_MODE`` this process had is restored when the instance shuts down. Only with ``RAY_ADDRESS``
+set does it join a cluster, and ships the ``symlib`` package to the workers; that cluster's security is its
+operator's (README). CPU tasks ask for one core and run on **one thread**, so a job's floating-point result
 does not depend on the machine, the number of workers, or which worker picked it up (``tests/test_training.py``
 checks it against an in-process run); GPU tasks ask for a fraction of a GPU (``num_gpus=1/8``), so several small
 populations share one device. ``shared`` (data, model factory) is put in Ray's object store once and
@@ -42,19 +49,88 @@ def cpu_workers() -> int:
 
 
 def ray_init() -> None:
-    """Start or join Ray once per process: ``RAY_ADDRESS`` joins a cluster (shipping ``symlib`` to its workers);
-    otherwise a local instance with :func:`cpu_workers` CPUs and no dashboard."""
+    """Start or join Ray once per process: ``RAY_ADDRESS`` joins that cluster (shipping ``symlib`` to its workers);
+    otherwise a private local instance (module docstring) with :func:`cpu_workers` CPUs, token authentication,
+    listening on 127.0.0.1, no dashboard."""
     import ray
 
     if ray.is_initialized():
         return
-    address = os.environ.get("RAY_ADDRESS")
+    address = os.environ.get("RAY_ADDRESS", "")
     common = dict(include_dashboard=False, log_to_driver=False, logging_level="error")
-    if address:
+    if address and address != "local":
         ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]}, **common)
-    else:  # local workers import whatever this process can (e.g. functions of a test module or a script's folder)
-        path = os.pathsep.join(p for p in sys.path if p)
-        ray.init(num_cpus=cpu_workers(), runtime_env={"env_vars": {"PYTHONPATH": path}}, **common)
+        return
+    try:
+        from ray._raylet import get_authentication_mode  # noqa: F401  (token authentication: Ray >= 2.52)
+    except ImportError as err:
+        raise RuntimeError(f"symlib's local Ray instance requires token authentication, which Ray {ray.__version__} "
+                           f"lacks: install ray>=2.52 (requirements.txt)") from err
+    # local workers import whatever this process can (e.g. functions of a test module or a script's folder)
+    path = os.pathsep.join(p for p in sys.path if p)
+    token_file = Path.home() / ".ray" / "auth_token"
+    new_token = not token_file.exists()
+    try:
+        if not _AUTH_MODE:
+            _AUTH_MODE.append(os.environ.get("RAY_AUTH_MODE"))
+        _set_auth_mode("token")
+        with _loopback_only():
+            ray.init(address="local", num_cpus=cpu_workers(), _node_ip_address="127.0.0.1",
+                     runtime_env={"env_vars": {"PYTHONPATH": path}}, **common)
+    except BaseException:
+        _restore_auth_mode()
+        raise
+    if new_token and token_file.exists():  # Ray wrote it world-readable
+        token_file.chmod(0o600)
+
+
+_AUTH_MODE: list = []  # RAY_AUTH_MODE as this process had it before ray_init started a local instance
+
+
+def _set_auth_mode(mode: str | None) -> None:
+    """Set ``RAY_AUTH_MODE`` (``None``: unset) for this process, which its Ray processes inherit, and make this
+    process's Ray read it again (it reads it once, on import)."""
+    if mode is None:
+        os.environ.pop("RAY_AUTH_MODE", None)
+    else:
+        os.environ["RAY_AUTH_MODE"] = mode
+    from ray._raylet import Config
+
+    Config.initialize("")
+
+
+def _restore_auth_mode() -> None:
+    if _AUTH_MODE:
+        _set_auth_mode(_AUTH_MODE.pop())
+
+
+def _shutdown() -> None:
+    """``ray.shutdown()``, and this process's ``RAY_AUTH_MODE`` as it was before the local instance."""
+    import ray
+
+    ray.shutdown()
+    _restore_auth_mode()
+
+
+@contextlib.contextmanager
+def _loopback_only():
+    """Keep a node address of 127.0.0.1 while Ray starts (then its servers listen on 127.0.0.1 only): Ray replaces it
+    by the machine's address unless its single-machine mode is on (``ray_constants.ENABLE_RAY_CLUSTER``, read at
+    call time; the instance's processes get the address as an argument)."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:
+        yield
+        return
+    if not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):
+        yield
+        return
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
 
 
 def parallel_tasks(num_gpus: float = 0.0) -> int:
@@ -70,7 +146,7 @@ def parallel_tasks(num_gpus: float = 0.0) -> int:
     if started and _SESSION["depth"]:
         _SESSION["started"] = True
     elif started:
-        ray.shutdown()
+        _shutdown()
     if num_gpus:
         return max(1, int(resources.get("GPU", 0) / num_gpus))
     return max(1, int(resources.get("CPU", 1)))
@@ -87,8 +163,7 @@ def session():
         _SESSION["depth"] -= 1
         if _SESSION["depth"] == 0 and _SESSION["started"]:
             _SESSION["started"] = False
-            import ray
-            ray.shutdown()
+            _shutdown()
 
 
 def _run(fn: Callable[[Any, Any], Any], shared_ref: list, job: Any, threads: int | None) -> Any:
@@ -158,5 +233,5 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
         if started_here and _SESSION["depth"]:
             _SESSION["started"] = True  # session() shuts it down
         elif started_here:  # leave no Ray processes behind (a notebook kernel would keep them until it is killed)
-            ray.shutdown()
+            _shutdown()
     return out
