@@ -10,6 +10,10 @@ now is returned marked **stale** (``record["stale"]`` names the modules that cha
 ledger say so instead of silently reusing it.
 
 The results root is ``$SYMLIB_RESULTS`` if set, else ``results/`` at the project root (:func:`project_root`).
+Every chapter run says where it read and wrote (:func:`tell`): one ``symlib: read|wrote <path>`` line on stderr (in
+Jupyter it shows under the cell; the book drops stderr), and, when ``$SYMLIB_RUN_LOG`` names a file, a JSON line
+there, which :mod:`symlib.notebook` turns into its closing summary. New files under the project's ``results/`` are
+git-ignored, so an ad-hoc re-run cannot be committed by accident (``git add -f`` keeps one on purpose).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import time
 import tokenize
 from functools import lru_cache
@@ -57,6 +62,43 @@ def results_root() -> Path:
 
 def result_path(name: str, config: dict) -> Path:
     return results_root() / config["scale"] / f"{name}-{config_hash(config)[:12]}.json"
+
+
+# ------------------------------------------------------------------------------------------- messages
+
+def _untracked_in_project(path: Path) -> bool:
+    """Whether ``path`` lies in the project's own ``results/`` and git does not track it (a new, ignored file)."""
+    root = project_root()
+    try:
+        path.resolve().relative_to((root / "results").resolve())
+    except ValueError:
+        return False
+    try:
+        out = subprocess.run(["git", "ls-files", "--error-unmatch", str(path.resolve())], cwd=root,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode != 0
+
+
+def note_for(path: str | Path) -> str:
+    """What a reader should know about a written result file: ``""``, or that git ignores it (new, in ``results/``)."""
+    return (" (new: git ignores new files in results/; `git add -f` to commit it)"
+            if _untracked_in_project(Path(path)) else "")
+
+
+def tell(event: str, path: str | Path, stale: list[str] | None = None) -> None:
+    """Say that this run ``event`` (``"read"`` / ``"wrote"``) the result file ``path``: a line on stderr, and a JSON
+    line appended to ``$SYMLIB_RUN_LOG`` if set."""
+    path = Path(path).resolve()
+    extra = f" (stale: code changed since: {', '.join(stale)})" if stale else ""
+    if event == "wrote":
+        extra += note_for(path)
+    print(f"symlib: {event} {path}{extra}", file=sys.stderr, flush=True)
+    log = os.environ.get("SYMLIB_RUN_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(json.dumps({"event": event, "path": str(path), "stale": list(stale or [])}) + "\n")
 
 
 # ------------------------------------------------------------------------------------------- fingerprints
@@ -188,6 +230,7 @@ def save_result(name: str, config: dict, result: dict, wall_time_s: float, devic
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=1, allow_nan=True) + "\n")
     tmp.replace(path)
+    tell("wrote", path)
     record = json.loads(path.read_text())
     record.update(loaded_from=None, stale=[])
     return record
@@ -212,6 +255,7 @@ def load_or_run(compute, config: dict, recompute: bool = False, device: str = "a
     if not recompute:
         record = load_result(compute.NAME, config)
         if record is not None:
+            tell("read", record["loaded_from"], record.get("stale"))
             return record
     from .devices import resolve_device
     dev = str(resolve_device(device))

@@ -120,8 +120,8 @@ def test_relative_paths_resolve_against_the_callers_directory(tmp_path, monkeypa
 
 
 def test_a_chapter_runs_from_another_directory_with_a_relative_data_path(data_root, tmp_path):
-    """`python -m symlib.notebook` at ci from outside the project with a relative SYMLIB_DATA: the data are found
-    and nothing is written under book/."""
+    """`python -m symlib.notebook` at ci from outside the project with a relative SYMLIB_DATA: the data are found,
+    nothing is written under book/, nothing alarming is printed, and the run ends by saying where everything went."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     before = sorted(p.name for p in (ROOT / "book").iterdir())
@@ -131,5 +131,66 @@ def test_a_chapter_runs_from_another_directory_with_a_relative_data_path(data_ro
                           "-p", "scale", "ci", "-p", "recompute", "true", "--quiet"], cwd=elsewhere, env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert (elsewhere / "out.ipynb").exists() and list((tmp_path / "results" / "ci").glob("lmc-*.json"))
+    written = list((tmp_path / "results" / "ci").glob("lmc-*.json"))
+    assert (elsewhere / "out.ipynb").exists() and written
     assert sorted(p.name for p in (ROOT / "book").iterdir()) == before  # no book/data, nothing else
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("symlib: ran ") and f"notebook  {elsewhere / 'out.ipynb'}" in out.stdout
+    assert f"wrote     {written[0]}" in out.stdout and f"MNIST in {data_root.resolve()}" in out.stdout
+    for alarm in ("WARNING", "Traceback", "KeyboardInterrupt", "without encryption"):
+        assert alarm not in out.stdout + out.stderr, f"{alarm!r} printed by a successful run"
+
+
+def test_missing_data_stops_before_a_kernel_in_one_line(tmp_path):
+    """A chapter that has to compute without its dataset: one line naming what was looked for, where, and how to get
+    it; exit 2; nothing created (no notebook, no empty MNIST/raw/)."""
+    env = {**os.environ, "SYMLIB_DATA": str(tmp_path / "nowhere"), "SYMLIB_RESULTS": str(tmp_path / "results")}
+    out = subprocess.run([sys.executable, "-m", "symlib.notebook", str(ROOT / "book" / "lmc.ipynb"),
+                          str(tmp_path / "out.ipynb"), "-p", "scale", "ci", "-p", "seed", "3"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: lmc computes"), out.stderr
+    assert str(tmp_path / "nowhere" / "MNIST" / "raw") in lines[0] and "train-images-idx3-ubyte" in lines[0]
+    assert "SYMLIB_DATA" in lines[0] and "--download" in lines[0] and "shared" not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_stored_result_needs_no_data(tmp_path, monkeypatch, committed_results):
+    """Loading a committed result reads no dataset, so the up-front check asks for none."""
+    from symlib.chapters import critical_points, symmetries
+    monkeypatch.setenv("SYMLIB_DATA", str(tmp_path / "nowhere"))
+    assert notebook.check_inputs(ROOT / "book" / "symmetries.ipynb", symmetries.configure({"scale": "small"}),
+                                 recompute=False) == []
+    with pytest.raises(notebook.MissingInput, match="MNIST"):
+        notebook.check_inputs(ROOT / "book" / "symmetries.ipynb", symmetries.configure({"scale": "small"}),
+                              recompute=True)
+    assert notebook.check_inputs(ROOT / "book" / "critical_points.ipynb",
+                                 critical_points.configure({"scale": "ci"}), recompute=True) == []
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_every_chapter_declares_what_it_reads():
+    """notebook.NEEDS (what the up-front check looks for) agrees with what each computation imports."""
+    from symlib.ledger import CHAPTERS
+    from symlib.results import fingerprint
+    assert set(notebook.NEEDS) == set(CHAPTERS)
+    for chapter in CHAPTERS:
+        modules = fingerprint(f"symlib.chapters.{chapter}.compute")
+        needs = set(notebook.NEEDS[chapter])
+        assert ("symlib.data" in modules) == bool(needs - {"zoo"}), chapter
+        assert ("symlib.zoo" in modules) == ("zoo" in needs), chapter
+
+
+def test_ad_hoc_results_cannot_be_committed_by_accident():
+    """A new result file under results/ is git-ignored (a committed one stays tracked); the run says so."""
+    from symlib.results import note_for
+    new = ROOT / "results" / "small" / "lmc-000000000000.json"
+    out = subprocess.run(["git", "check-ignore", "-q", str(new)], cwd=ROOT)
+    if out.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert out.returncode == 0, "new files in results/ must be ignored by git"
+    assert "git add -f" in note_for(new)
+    tracked = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if tracked:
+        assert note_for(ROOT / tracked[0]) == ""
