@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 MINUS = "\u2212"
+#: a narrow no-break space: a number and its unit or its power of ten never wrap apart ("9.8 × 10⁻¹⁵", "74.8 %")
+NNBSP = "\u202f"
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 #: a hyphen that is a number's sign: not inside a word, an exponent (``1e-10``) or a range of numbers (``1-22``)
 _SIGN = re.compile(r"(?<![\w.^)\]}])-(?=\.?\d)")
@@ -29,7 +31,7 @@ _E_NOTATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?)(\d+)\b")
 def _power(m: re.Match) -> str:
     exponent = int(m.group(3)) * (-1 if m.group(2) == "-" else 1)
     power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
-    return power if m.group(1) == "1" else f"{m.group(1)} × {power}"
+    return power if m.group(1) == "1" else f"{m.group(1)}{NNBSP}×{NNBSP}{power}"
 
 
 def minus(text: str) -> str:
@@ -62,7 +64,7 @@ def sci(x: float | None, digits: int = 1) -> str:
     if x == 0:
         return "0"
     mantissa, exponent = f"{x:.{digits}e}".split("e")
-    return f"{mantissa.replace('-', MINUS)} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return f"{mantissa.replace('-', MINUS)}{NNBSP}×{NNBSP}10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def sig(x: float | None, digits: int = 2) -> str:
@@ -85,12 +87,12 @@ def integer(n: int | float | None) -> str:
 
 def percent(fraction: float | None, digits: int = 1) -> str:
     """A fraction as a percentage: ``percent(0.7481) == "74.8 %"``."""
-    return "—" if _missing(fraction) else f"{number(100 * fraction, digits)} %"
+    return "—" if _missing(fraction) else f"{number(100 * fraction, digits)}{NNBSP}%"
 
 
 def points(fraction_difference: float | None, digits: int = 1) -> str:
     """A difference of two fractions in percentage points: ``points(0.0123) == "1.2 points"``."""
-    return "—" if _missing(fraction_difference) else f"{number(100 * fraction_difference, digits)} points"
+    return "—" if _missing(fraction_difference) else f"{number(100 * fraction_difference, digits)}{NNBSP}points"
 
 
 def mean_sd(values: Iterable[float], digits: int = 3, unit: str = "") -> str:
@@ -126,6 +128,11 @@ def listing(values: Sequence) -> str:
     if isinstance(values, int) and abs(values) >= 10_000:
         return integer(values)
     return minus(str(values))
+
+
+def md_escape(text: str) -> str:
+    """Plain text for Markdown: ``r*``, ``n_fix`` and ``$`` stay literal instead of starting emphasis or math."""
+    return re.sub(r"([*_$\\])", r"\\\1", text)
 
 
 # ------------------------------------------------------------------------------------------- HTML

@@ -89,3 +89,14 @@ def _coerce(key: str, value: Any, like: Any) -> Any:
         element = like[0] if like else None
         return [_coerce(f"{key}[{i}]", v, element) for i, v in enumerate(value)]
     return value
+
+
+def table(cfg: Mapping[str, Any], meanings: Mapping[str, str]):
+    """The run's parameters for a reader, as a short table: two parameters a row, each in words (``meanings``: the
+    chapter's ``PARAMETERS``) with the name to pass as ``-p NAME VALUE`` to change it, and its value."""
+    from .formatting import html_table, inline_html, listing
+    cells = [[f"{inline_html(meanings.get(k, k))} <code>{k}</code>", f"<strong>{inline_html(listing(v))}</strong>"]
+             for k, v in cfg.items()]
+    half = (len(cells) + 1) // 2
+    rows = [cells[i] + (cells[half + i] if half + i < len(cells) else ["", ""]) for i in range(half)]
+    return html_table(["Parameter", "Value", "Parameter", "Value"], rows, css_class="symlib parameters", raw=True)

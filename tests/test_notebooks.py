@@ -61,3 +61,27 @@ def test_notebooks_assert_no_claims(path):
     nb = json.loads(path.read_text())
     code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "assert " not in code, f"{path.name} asserts in a cell"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_is_folded_away_in_the_book(path):
+    """A reader meets results, not set-up: the parameters cell is removed (the page shows them as a table), and every
+    other code cell is folded under its output (hide-input) or shows only its output (remove-input)."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if "parameters" in tags:
+            assert "remove-cell" in tags, f"{path.name}: the parameters cell should be tagged remove-cell"
+        else:
+            assert tags & {"hide-input", "remove-input", "remove-cell"}, \
+                f"{path.name}: a code cell shows its source in the book: {''.join(cell['source'])[:60]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_results_are_displayed_by_code_not_glued(path):
+    """What a re-runner opens in Jupyter has no {glue} placeholder: prose that carries results is displayed by code,
+    so it reads the same in Jupyter, in a page rendered with --html and in the book."""
+    text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"])
+    assert "{glue" not in text and "glue(" not in text, f"{path.name} still glues numbers into prose"

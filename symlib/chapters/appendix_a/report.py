@@ -17,11 +17,26 @@ from matplotlib.patches import Rectangle
 
 from ... import stats
 from ...claims import Assessment, Claim, Premise, across, directional
+from ...formatting import integer, number, percent, points
 from ...plotting import METHOD_COLORS, new_figure
 from ...variants import LABELS, VARIANTS
 
-__all__ = ["CLAIMS", "DISTANCE_MARGIN", "PAPER", "distance_table", "figure6", "figure6_curves",
-           "figure_distance_barrier", "overfitting_table", "pairs_frame", "speed_frame", "speed_table"]
+__all__ = ["CLAIMS", "DISTANCE_MARGIN", "PAPER", "PARAMETERS", "distance_table", "figure6", "figure6_curves",
+           "figure_distance_barrier", "overfitting_frame", "overfitting_table", "pairs_frame", "speed_frame",
+           "speed_table"]
+
+#: The notebook's parameters in words, with their units (the chapter's parameter table).
+PARAMETERS = {
+    "scale": "preset", "seed": "random seed", "zoo": "the named zoo read (built by make zoo)",
+    "n_members": "members per variant, overfitting", "n_pairs": "pairs per variant, distances and barriers",
+    "n_alpha": "points on each interpolation path", "grid_lr": "Figure 6: learning rate",
+    "grid_weight_decay": "Figure 6: weight decay", "grid_label_smoothing": "Figure 6: label smoothing",
+    "grid_threshold": "Figure 6: training accuracy counted as reached (— : the rule)",
+    "grid_threshold_of_standard": "Figure 6's rule: threshold as a share of the standard run's final training "
+                                  "accuracy",
+    "grid_n_fix": "Figure 6: fixed input filters per output channel", "grid_kappas": "Figure 6: κ values",
+    "grid_epochs": "Figure 6: training epochs",
+}
 
 
 #: "W-Asym pairs are not closer": their distance per parameter is at least 0.9 × the standard pairs' (fixed before
@@ -40,16 +55,18 @@ def pairs_frame(record: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def distance_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Mean (± std) distance per parameter and midpoint barrier per variant, beside the paper's zoo distances."""
+    """Per variant: distance per trainable parameter and midpoint barrier (mean ± std over pairs), beside the paper's
+    zoo distance."""
     df = pairs_frame(record)
-    g = df.groupby("variant").agg(pairs=("barrier", "size"), distance_per_parameter=("distance_per_parameter", "mean"),
-                                  distance_sd=("distance_per_parameter", "std"), barrier=("barrier", "mean"),
-                                  barrier_sd=("barrier", "std"))
-    g = g.loc[[v for v in VARIANTS if v in g.index]]
-    g["paper: zoo distance per parameter"] = [f"{PAPER['zoo_distance'][v]:.4f}" if v in PAPER["zoo_distance"]
-                                              else "—" for v in g.index]
-    g.index = [LABELS[v] for v in g.index]
-    return g
+    rows = {}
+    for v in [v for v in VARIANTS if v in set(df.variant)]:
+        d = df[df.variant == v]
+        rows[LABELS[v]] = {"pairs": len(d),
+                           "distance per parameter": f"{number(d.distance_per_parameter.mean(), 5)} ± "
+                                                     f"{number(d.distance_per_parameter.std(ddof=1), 5)}",
+                           "paper (its zoo)": number(PAPER["zoo_distance"][v], 4) if v in PAPER["zoo_distance"] else "—",
+                           "midpoint barrier (nats)": f"{number(d.barrier.mean())} ± {number(d.barrier.std(ddof=1))}"}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def overfitting_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -60,15 +77,19 @@ def overfitting_frame(record: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def overfitting_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Mean train and test accuracy, their gap, and the maxima (the paper reports maxima) per variant."""
+    """Per variant: mean train and test accuracy and their gap, and the maxima, beside the paper's (which reports
+    its zoo's train / test accuracy)."""
     df = overfitting_frame(record)
-    g = df.groupby("variant").agg(members=("gap", "size"), train_acc=("train_acc", "mean"),
-                                  test_acc=("test_acc", "mean"), gap=("gap", "mean"), max_train_acc=("train_acc", "max"),
-                                  max_test_acc=("test_acc", "max")).loc[list(VARIANTS)]
-    g["paper: train / test acc (%)"] = [" / ".join(map(str, PAPER["zoo_train_test_acc"][v]))
-                                        if v in PAPER["zoo_train_test_acc"] else "—" for v in g.index]
-    g.index = [LABELS[v] for v in g.index]
-    return g.round(4)
+    rows = {}
+    for v in VARIANTS:
+        d = df[df.variant == v]
+        paper = PAPER["zoo_train_test_acc"].get(v)
+        rows[LABELS[v]] = {"members": len(d), "train / test accuracy, mean": f"{percent(d.train_acc.mean())} / "
+                                                                              f"{percent(d.test_acc.mean())}",
+                           "gap": points(d.gap.mean(), 2),
+                           "train / test, best member": f"{percent(d.train_acc.max())} / {percent(d.test_acc.max())}",
+                           "paper: train / test": f"{percent(paper[0] / 100)} / {percent(paper[1] / 100)}" if paper else "—"}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def speed_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -84,12 +105,13 @@ def speed_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """Figure 6's runs for reading: epochs to the threshold ("never" when not reached) and final training accuracy."""
     sp = speed_frame(record)
     never = f"never (in {record['manifest']['config']['grid_epochs']})"
-    return pd.DataFrame({"run": ["standard" if v == "standard" else f"W-Asym, n_fix {n}, κ {k:g}"
-                                 for v, n, k in zip(sp.variant, sp.n_fix, sp.kappa)],
-                         "fixed entries": sp.fixed_entries,
-                         "epochs to threshold": [never if np.isnan(e) else f"{e:.0f}" for e in sp.epochs_to_threshold],
-                         "final training accuracy": sp.final_train_acc.round(4),
-                         "diverged": sp.diverged}).set_index("run")
+    return pd.DataFrame({"fixed entries": sp.fixed_entries.map(integer).to_numpy(),
+                         "epochs to the threshold": [never if np.isnan(e) else f"{e:.0f}"
+                                                     for e in sp.epochs_to_threshold],
+                         "final training accuracy": sp.final_train_acc.map(percent).to_numpy(),
+                         "diverged": sp.diverged.map({True: "yes", False: "no"}).to_numpy()},
+                        index=["standard" if v == "standard" else f"W-Asym, n_fix {n}, κ {k:g}"
+                               for v, n, k in zip(sp.variant, sp.n_fix, sp.kappa)])
 
 
 def figure_distance_barrier(record: Mapping[str, Any]):
@@ -107,35 +129,50 @@ def figure_distance_barrier(record: Mapping[str, Any]):
 
 
 def figure6(record: Mapping[str, Any]):
-    """Figure 6: epochs to the threshold per (n_fix, κ) cell, the standard ResNet in the first column; a cell that
-    never reaches the threshold is hatched and shows its final training accuracy."""
+    """Figure 6: epochs to the threshold per (n_fix, κ) cell of the W-Asym grid, with the single standard ResNet drawn
+    once beside it; a cell that never reaches the threshold is hatched and shows its final training accuracy."""
     cfg = record["manifest"]["config"]
     sp = speed_frame(record)
     thr = record["result"]["training_speed"]["threshold"]
     std = sp[sp.variant == "standard"].iloc[0]
     grid = sp[sp.variant == "w_asym"]
     ns, ks = sorted(grid.n_fix.unique()), sorted(grid.kappa.unique())
-    fig, ax = new_figure(width=1.4 * (len(ks) + 1) + 2.5, height=0.9 * len(ns) + 2.2)
     never = cfg["grid_epochs"] + 1
-    values = np.full((len(ns), len(ks) + 1), np.nan)
+    fig, (ax_std, ax) = new_figure(1, 2, width=1.4 * (len(ks) + 1) + 3.2, height=0.9 * len(ns) + 2.2,
+                                   gridspec_kw={"width_ratios": [1.2, len(ks)]})
+
+    def label(cell) -> tuple[float, str]:
+        e = cell.epochs_to_threshold
+        return (never, f"never\n({percent(cell.final_train_acc, 0)})") if np.isnan(e) else (e, f"{e:.0f}")
+
+    def draw(axis, values, labels):
+        im = axis.imshow(values, cmap="magma_r", vmin=1, vmax=never, aspect="auto")
+        for (i, j), text in np.ndenumerate(labels):
+            axis.text(j, i, text, ha="center", va="center", fontsize=9,
+                      color="black" if values[i, j] < 0.6 * never else "white")
+            if values[i, j] >= never:
+                axis.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.75", lw=0))
+        axis.grid(False)
+        return im
+
+    values = np.full((len(ns), len(ks)), np.nan)
     labels = np.empty(values.shape, dtype=object)
     for i, n in enumerate(ns):
-        for j, cell in enumerate([std] + [grid[(grid.n_fix == n) & (grid.kappa == k)].iloc[0] for k in ks]):
-            e = cell.epochs_to_threshold
-            values[i, j] = never if np.isnan(e) else e
-            labels[i, j] = f"{e:.0f}" if not np.isnan(e) else f"never\n({100 * cell.final_train_acc:.0f} %)"
-    im = ax.imshow(values, cmap="magma_r", vmin=1, vmax=never, aspect="auto")
-    for (i, j), text in np.ndenumerate(labels):
-        reached = values[i, j] < never
-        ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black" if values[i, j] < 0.6 * never else "white")
-        if not reached:
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.75", lw=0))
-    ax.set_xticks(range(len(ks) + 1), ["standard"] + [f"κ = {k:g}" for k in ks])
+        for j, k in enumerate(ks):
+            values[i, j], labels[i, j] = label(grid[(grid.n_fix == n) & (grid.kappa == k)].iloc[0])
+    im = draw(ax, values, labels)
+    ax.set_xticks(range(len(ks)), [f"κ = {k:g}" for k in ks])
     ax.set_yticks(range(len(ns)), [f"n_fix = {n}\n({int(grid[grid.n_fix == n].fixed_entries.iloc[0]):,} fixed)"
                                    for n in ns])
-    ax.grid(False)
-    fig.colorbar(im, ax=ax, label=f"epochs to {100 * thr:.1f} % training accuracy ({never} = never)")
-    ax.set_title(f"Figure 6 at scale '{cfg['scale']}': one run per cell, {cfg['grid_epochs']} epochs")
+    ax.set_title("W-Asym, one run per cell")
+    v, t = label(std)
+    draw(ax_std, np.array([[v]]), np.array([[t]], dtype=object))
+    ax_std.set_xticks([0], ["no fixed entries"])
+    ax_std.set_yticks([])
+    ax_std.set_ylabel("the standard ResNet")
+    ax_std.set_title("standard, one run")
+    fig.colorbar(im, ax=[ax_std, ax], label=f"epochs to {percent(thr)} training accuracy ({never} = never)")
+    fig.suptitle(f"Figure 6 at scale '{cfg['scale']}': {cfg['grid_epochs']} epochs per run", fontsize="medium")
     return fig
 
 
@@ -148,16 +185,17 @@ def figure6_curves(record: Mapping[str, Any]):
     n_fixes = sorted({r["n_fix"] for r in runs if r["variant"] == "w_asym"})
     for r in runs:
         epochs = range(1, len(r["train_acc"]) + 1)
+        acc = 100 * np.asarray(r["train_acc"])
         if r["variant"] == "standard":
-            ax.plot(epochs, r["train_acc"], color=METHOD_COLORS["Standard"], lw=2.5, label="standard")
+            ax.plot(epochs, acc, color=METHOD_COLORS["Standard"], lw=2.5, label="standard")
         else:
             shade = 0.4 + 0.6 * kappas.index(r["kappa"]) / max(1, len(kappas) - 1)  # larger κ: darker red
-            ax.plot(epochs, r["train_acc"], color=plt.cm.Reds(shade), lw=1.2,
+            ax.plot(epochs, acc, color=plt.cm.Reds(shade), lw=1.2,
                     ls=["-", "--", ":", "-."][n_fixes.index(r["n_fix"]) % 4],
                     label=f"W-Asym n_fix={r['n_fix']}, κ={r['kappa']:g}")
-    ax.axhline(thr, color="k", ls=":", lw=1)
-    ax.text(1, thr, f" threshold {100 * thr:.1f} %", va="bottom", fontsize=8)
-    ax.set(xlabel="epoch", ylabel="training accuracy (running mean over the epoch)",
+    ax.axhline(100 * thr, color="k", ls=":", lw=1)
+    ax.text(1, 100 * thr, f" threshold {percent(thr)}", va="bottom", fontsize=8)
+    ax.set(xlabel="epoch", ylabel="training accuracy (%, epoch mean)",
            title="Figure 6 runs (colour: κ, darker = larger; line style: n_fix)")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
@@ -272,7 +310,7 @@ def figure6_claim(record) -> Assessment:
 LIM = "Lim et al. 2024"
 CLAIMS = [
     Claim("appendix_a.distance", f"{LIM}, Appendix A", "Asymmetric nets are not closer in weight space yet "
-          "interpolate better", "zoo distance .0051 vs .0034; GNN barrier 0.069 vs 1.448", distance_claim,
+          "interpolate better", "zoo distance 0.0051 vs 0.0034; GNN barrier 0.069 vs 1.448", distance_claim,
           Premise("standard pairs show a barrier to remove (midpoint barrier > 0, one-sample t, p < 0.05)",
                   standard_barrier)),
     Claim("appendix_a.overfitting", f"{LIM}, Appendix A", "Asymmetric nets (σ-Asym and W-Asym) overfit less "

@@ -8,11 +8,27 @@ import pandas as pd
 import seaborn as sns
 
 from ...claims import Assessment, Claim
+from ...formatting import integer, listing, sci, sig
 from ...plotting import new_figure
 from ...theory.teacher_student import TEACHER_W
 
-__all__ = ["CLAIMS", "counts_frame", "crossover_frame", "crossover_verdict", "saddle_regimes", "figure_counts", "figure_paths", "figure_ratio",
-           "figure_students", "figure_trajectories", "students_frame"]
+__all__ = ["CLAIMS", "PARAMETERS", "checks_table", "counts_frame", "counts_table", "crossover_frame",
+           "crossover_verdict", "figure_counts", "figure_paths", "figure_ratio", "figure_students",
+           "figure_trajectories", "regimes_table", "saddle_regimes", "students_frame", "students_table"]
+
+#: The notebook's parameters in words, with their units (the chapter's parameter table).
+PARAMETERS = {
+    "scale": "preset", "seed": "random seed", "activation": "activation of the two-layer network",
+    "m_student": "student width m", "n_students": "students trained from random starts",
+    "adam_steps": "full-batch Adam steps", "adam_lr": "Adam learning rate", "bfgs_steps": "BFGS iterations after Adam",
+    "init_scale": "std of the students' incoming weights at initialisation",
+    "manifold_tol": "distance below which a student is on the manifold", "path_permutation": "permutation the path "
+    "realises", "path_points": "points per segment of the transfer path", "linear_points": "points on the straight "
+    "line", "w_z": "spare neuron's incoming vector", "brute_r_max": "largest r* enumerated by brute force",
+    "brute_h_max": "largest h enumerated by brute force", "r_star_plot": "teacher widths r* plotted",
+    "h_max_plot": "largest h plotted", "demo_w": "incoming vector of the cancelling pair",
+    "demo_a": "output weight ±c of the cancelling pair",
+}
 
 
 def counts_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -20,10 +36,60 @@ def counts_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     return df.set_index(["r_star", "m"])
 
 
+def _ok(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+def counts_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The closed forms of :func:`counts_frame` for reading: one row per ``(r*, m)``, and whether the brute-force
+    enumeration gives the same three numbers."""
+    df = pd.DataFrame(record["result"]["counts_check"])
+    agree = (df.G == df.G_brute) & (df.T_A == df.T_A_brute) & (df.T_B == df.T_B_brute)
+    return pd.DataFrame({"h = m − r*": df.h.to_numpy(), "G(r*, m)": df.G.map(integer).to_numpy(),
+                         "T_A(r*, m)": df.T_A.map(integer).to_numpy(), "T_B(r*, m)": df.T_B.map(integer).to_numpy(),
+                         "enumeration agrees": agree.map(_ok).to_numpy()},
+                        index=[f"r* = {r}, m = {m}" for r, m in zip(df.r_star, df.m)])
+
+
+def checks_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The values the reconstructed formulas were first checked on by hand (the special cases the abstract and the
+    Figure 4 caption imply, and small cases counted on paper), and what the code computes."""
+    def label(d) -> str:
+        reading = {"T_A": "reading A", "T_B": "reading B"}.get(d["function"])
+        return " ".join(d["statement"].split()) + (f", {reading}" if reading and d["statement"].startswith("T(") else "")
+    rows = {label(d): {"expected": integer(d["expected"]), "computed": integer(d["value"]),
+                       "agree": _ok(d["value"] == d["expected"])} for d in record["result"]["digest_values"]}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def crossover_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     c = record["result"]["crossover"]
     return pd.DataFrame([{"r*": int(r), "crossover h (reading A)": v["A"], "crossover h (reading B)": v["B"]}
                          for r, v in c.items()]).set_index("r*")
+
+
+def regimes_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`saddle_regimes` for reading (the same exact comparisons, in words)."""
+    reg = saddle_regimes(record["result"]["saddles_outnumber"])
+    return pd.DataFrame({"saddles outnumber minima at": reg["saddles outnumber minima at"].to_numpy(),
+                         "mild: saddles ahead with one spare neuron (h = 1)": reg[
+                             "mild: saddles outnumber minima at h = 1"].map({True: "yes", False: "no"}).to_numpy(),
+                         "vast: minima ahead from h": reg["vast: minima not outnumbered from"].map(listing).to_numpy(),
+                         "… and through h": reg["vast holds through h"].map(listing).to_numpy()},
+                        index=[f"r* = {r}, reading {x}" for r, x in reg.index])
+
+
+def students_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Where each student ended, for reading: loss, the nearest global-minimum subspace and the distance to it,
+    sign-flipped neurons, the largest output weight, and whether it is a critical point (gradient, Hessian)."""
+    df = students_frame(record)
+    ended = np.where(df["on manifold"], "on it: " + df["nearest subspace"].map(
+        {"duplicate": "duplicated pair", "zero": "vanishing aᵢ"}).fillna(df["nearest subspace"]), "off it")
+    columns = {"final loss": df["final loss"].map(sci), "manifold": ended, "distance to it": df["distance"].map(sig),
+               "sign-flipped neurons": df["sign-flipped neurons"], "max |aᵢ|": df["max |a_i|"].map(sig),
+               "max |gradient|": df["max |gradient|"].map(sci),
+               "min Hessian eigenvalue": df["min Hessian eigenvalue"].map(sci)}
+    return pd.DataFrame({k: np.asarray(v) for k, v in columns.items()}, index=list(df.index))
 
 
 def students_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -75,7 +141,7 @@ def figure_ratio(record: Mapping[str, Any]):
     ax.axhline(0, color="black", lw=0.8)
     ax.text(ax.get_xlim()[1], 0.3, "saddles dominate ↑\nminima dominate ↓", ha="right", va="bottom", fontsize=8)
     ax.set_xlabel("h = m − r*  (extra neurons)")
-    ax.set_ylabel("log10( Σ_{r<r*} G(r, m) / T(r*, m) )")
+    ax.set_ylabel(r"$\log_{10}\left(\sum_{r<r^*} G(r, m)\,/\,T(r^*, m)\right)$")
     ax.legend(fontsize=7, ncol=2)
     return fig
 
@@ -89,7 +155,7 @@ def figure_paths(record: Mapping[str, Any], floor: float = 1e-34):
     axes[0].plot(s, L, color="C0", label="transfer path via the spare neuron")
     axes[0].set_xlabel("position along the path (normalised)")
     axes[0].set_ylabel("MSE loss on the 41×41 grid")
-    axes[0].set_title(f"Teacher embedded in width 5, permutation {tuple(p['permutation'])}")
+    axes[0].set_title(f"Teacher in width 5 → its permutation\n{tuple(p['permutation'])}", fontsize=10)
     axes[0].legend(fontsize=8)
     axes[1].semilogy(s, np.maximum(L, floor), color="C0", marker=".", ms=3, lw=0.8, label="transfer path")
     axes[1].axhline(1e-10, color="C3", ls="--", label="1e-10 (the test's bound)")
@@ -99,7 +165,7 @@ def figure_paths(record: Mapping[str, Any], floor: float = 1e-34):
     axes[1].set_ylim(floor / 10, 1e-6)
     axes[1].set_xlabel(f"position along the path ({n_seg} linear segments, grey lines)")
     axes[1].set_ylabel(f"loss (float64, floored at {floor:.0e})")
-    axes[1].set_title("Transfer path: loss stays at floating-point zero")
+    axes[1].set_title("Transfer path, log scale:\nthe loss stays at floating-point zero", fontsize=10)
     axes[1].legend(fontsize=8, loc="upper right")
     return fig
 
@@ -118,9 +184,10 @@ def figure_trajectories(record: Mapping[str, Any]):
         ax.plot(W[:, i, 0], W[:, i, 1], color=f"C{i}", lw=3 - 0.4 * i, alpha=0.7,
                 label=f"neuron {i}" + (" (spare z)" if i == m - 1 else ""))
         ax.scatter(W[0, i, 0], W[0, i, 1], color=f"C{i}", s=50, zorder=3, edgecolor="white")
-    ax.scatter(TEACHER_W[:, 0], TEACHER_W[:, 1], marker="x", color="black", s=90, zorder=4, label="teacher w*_k")
+    ax.scatter(TEACHER_W[:, 0], TEACHER_W[:, 1], marker="x", color="black", s=90, zorder=4,
+               label="teacher $w^*_k$")
     for k, (u, v) in enumerate(TEACHER_W):
-        ax.annotate(f"w*_{k}", (u, v), textcoords="offset points", xytext=(-8, 8), fontsize=9)
+        ax.annotate(f"$w^*_{k}$", (u, v), textcoords="offset points", xytext=(-8, 8), fontsize=10)
     ax.set_xlabel("incoming weight $w_{i,1}$")
     ax.set_ylabel("incoming weight $w_{i,2}$")
     ax.set_title("Incoming vectors along the path\n(dots: start; shared routes overlap)", fontsize=10)
@@ -134,8 +201,8 @@ def figure_trajectories(record: Mapping[str, Any]):
         ax.axvline(k / n_seg, color="white", lw=0.4, alpha=0.6)
     ax.set_yticks(range(m), [f"neuron {i}" + (" (spare z)" if i == m - 1 else "") for i in range(m)])
     ax.set_xlabel(f"position along the path ({n_seg} segments)")
-    ax.set_title("Output weights a_i along the path", fontsize=10)
-    fig.colorbar(im, ax=ax, label="output weight a_i")
+    ax.set_title("Output weights $a_i$ along the path", fontsize=10)
+    fig.colorbar(im, ax=ax, label="output weight $a_i$")
     return fig
 
 
@@ -150,7 +217,8 @@ def figure_students(record: Mapping[str, Any]):
     ax.set_ylabel("final training loss (MSE)")
     tol = record["manifest"]["config"]["manifold_tol"]
     ax.axvline(tol, color="0.5", ls=":", lw=1)
-    ax.text(tol, ax.get_ylim()[0], " manifold_tol", rotation=90, va="bottom", ha="right", fontsize=8, color="0.35")
+    ax.text(tol, ax.get_ylim()[0], f" on the manifold below {sig(tol)}", rotation=90, va="bottom", ha="right",
+            fontsize=8, color="0.35")
     ax.legend(fontsize=8, loc="center left")
     return fig
 

@@ -13,11 +13,23 @@ import pandas as pd
 
 from ... import stats
 from ...claims import Assessment, Claim, Premise, directional
+from ...formatting import mean_sd, minutes, number, percent
 from ...plotting import METHOD_COLORS, line_with_band, new_figure
 from .compute import arms
 
-__all__ = ["CLAIMS", "MARGIN", "barriers", "curves_frame", "endpoint_table", "figure_curves", "labels",
+__all__ = ["CLAIMS", "MARGIN", "PARAMETERS", "barriers", "curves_frame", "endpoint_table", "figure_curves", "labels",
            "matching_table", "methods", "table1"]
+
+#: The notebook's parameters in words, with their units (the chapter's parameter table).
+PARAMETERS = {
+    "scale": "preset", "seed": "random seed", "width": "hidden width (units per layer)",
+    "depth": "linear layers", "n_fix": "W-Asym: fixed entries per row, per layer",
+    "kappa": "W-Asym: std of the fixed entries F, per layer", "figlu_std": "σ-Asym: std of FiGLU's F, one arm each",
+    "epochs": "training epochs", "batch_size": "batch size", "lr": "learning rate (AdamW)",
+    "weight_decay": "weight decay (AdamW)", "val_fraction": "share of the training set held out",
+    "train_size": "training images", "test_size": "test images", "n_pairs": "independent pairs per method",
+    "n_alpha": "points on the interpolation path", "endpoint_bar": "training bar: every arm's mean test accuracy",
+}
 
 
 #: Non-inferiority margin (nats) for "W-Asym ≤ Git Re-Basin", fixed before the run: a tenth of the paper's
@@ -59,37 +71,42 @@ def curves_frame(record: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def table1(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 1 row 1: our midpoint barrier (mean ± std over pairs) beside the paper's."""
+    """Table 1 row 1: our midpoint barrier (mean ± std over pairs, nats) beside the paper's, then the max barrier."""
     name = labels(record)
-    rows = []
+    rows = {}
     for m in methods(record):
         b = barriers(record, m)
         maxb = np.array([c["barrier_max"] for c in record["result"]["curves"] if c["method"] == m])
         ref = PAPER_TABLE1.get(m)  # the first σ-Asym arm is the paper's FiGLU scale; others are our ablation
-        paper = f"{ref[0]:.3f} ± {ref[1]:.2f}" if ref else "—"
-        rows.append({"method": name[m], "ours: barrier": f"{b.mean():.3f} ± {b.std(ddof=1):.3f}",
-                     "ours: max barrier": f"{maxb.mean():.3f}", "pairs": len(b), "paper: barrier": paper})
-    return pd.DataFrame(rows).set_index("method")
+        rows[name[m]] = {"barrier, ours (nats)": mean_sd(b), "barrier, paper": f"{number(ref[0])} ± {number(ref[1], 2)}"
+                         if ref else "— (our ablation)", "max barrier, ours": mean_sd(maxb), "pairs": len(b)}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Mean test loss / accuracy and final validation accuracy of the trained networks per arm (the quality bar)."""
+    """The trained networks per arm (the training bar is on the mean test accuracy): test loss and accuracy, the
+    lowest test accuracy, the last epoch's validation accuracy and the training time, means over networks."""
     name = labels(record)
     df = pd.DataFrame(record["result"]["models"])
     df["val_acc"] = [m["history"]["val_acc"][-1] for m in record["result"]["models"]]
     g = df.groupby("arm", sort=False).agg(networks=("test_loss", "size"), test_loss=("test_loss", "mean"),
                                           test_acc=("test_acc", "mean"), min_test_acc=("test_acc", "min"),
                                           val_acc=("val_acc", "mean"), train_time_s=("train_time_s", "mean"))
-    g.index = [name[a] for a in g.index]
-    return g.round(4)
+    return pd.DataFrame({"networks": g.networks, "test accuracy": g.test_acc.map(lambda v: percent(v, 2)),
+                         "lowest test accuracy": g.min_test_acc.map(lambda v: percent(v, 2)),
+                         "validation accuracy": g.val_acc.map(lambda v: percent(v, 2)),
+                         "test loss (nats)": g.test_loss.map(lambda v: number(v, 4)),
+                         "training time per network": g.train_time_s.map(minutes)}).set_axis(
+        [name[a] for a in g.index])
 
 
 def matching_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """Weight matching per standard pair: time, share of units left in place, and the objective's gain."""
-    rows = [{"pair": c["pair"], "time (ms)": 1e3 * c["matching_time_s"],
-             "units left in place": c["identity_fraction"], "objective gain over identity": c["matching_relative_gain"]}
-            for c in record["result"]["curves"] if c["method"] == "git_rebasin"]
-    return pd.DataFrame(rows).set_index("pair").round(4)
+    rows = {f"pair {c['pair']}": {"matching time": f"{1e3 * c['matching_time_s']:.0f} ms",
+                                  "hidden units left in place": percent(c["identity_fraction"], 2),
+                                  "objective gained over no permutation": percent(c["matching_relative_gain"])}
+            for c in record["result"]["curves"] if c["method"] == "git_rebasin"}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def figure_curves(record: Mapping[str, Any]):
@@ -102,12 +119,16 @@ def figure_curves(record: Mapping[str, Any]):
     for m in methods(record):
         if m.startswith("sigma_asym_"):
             palette[name[m]] = METHOD_COLORS["σ-Asym (second scale)"]
-    fig, axes = new_figure(1, 2, width=11, height=4.2)
+    fig, axes = new_figure(1, 2, width=11, height=4.6)
     line_with_band(df, "alpha", "test_loss", "method", axes[0], order=order, palette=palette,
                    xlabel="interpolation coefficient α", ylabel="test loss (cross-entropy, nats)",
                    title="Test loss along (1−α)θa + αθb")
     line_with_band(df, "alpha", "test_error", "method", axes[1], order=order, palette=palette,
                    xlabel="interpolation coefficient α", ylabel="test error (%)", title="Test error along the path")
+    handles, names = axes[0].get_legend_handles_labels()
+    for ax in axes:  # one legend for both panels, below them: inside, it covered the barrier's peak
+        ax.get_legend().remove()
+    fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 5), fontsize="small", frameon=False)
     fig.suptitle(f"MLP on MNIST, width {cfg['width']}, {cfg['epochs']} epochs, {cfg['n_pairs']} pairs per method "
                  f"(scale '{cfg['scale']}'); band: ±1 std over pairs")
     return fig
@@ -167,7 +188,7 @@ def w_asym_as_good_as_rebasin(record) -> Assessment:
 
 CLAIMS = [
     Claim("lmc.standard_positive", "Lim et al. 2024, Table 1 (MLP/MNIST)",
-          "Independently trained standard MLPs have a positive midpoint barrier", "0.188 ± .12",
+          "Independently trained standard MLPs have a positive midpoint barrier", "0.188 ± 0.12",
           standard_barrier_positive),
     Claim("lmc.rebasin_below_standard", "Lim et al. 2024, Table 1 (MLP/MNIST)",
           "Git Re-Basin lowers the barrier of the same standard pairs", "−0.006 vs 0.188", rebasin_below_standard,

@@ -24,11 +24,17 @@ import pandas as pd
 
 from ... import stats
 from ...claims import Assessment, Claim, Premise
+from ...formatting import Html, html_table, inline_html, number, percent
 from ...plotting import METHOD_COLORS, new_figure, strip
 from ...variants import LABELS, VARIANTS
 
-__all__ = ["CLAIMS", "METRICS", "PAPER_TABLE4", "curves_frame", "figure_curves", "figure_delta", "figure_zoo_accuracy",
-           "members_frame", "metrics_frame", "paired_tests", "robustness_table", "table4", "zoo_table"]
+__all__ = ["CLAIMS", "METRICS", "PAPER_TABLE4", "PARAMETERS", "curves_frame", "figure_curves", "figure_delta",
+           "figure_zoo_accuracy", "members_frame", "metrics_frame", "paired_tests", "paired_tests_table",
+           "recipe_table", "robustness_table", "table4", "zoo_table"]
+
+#: The notebook's parameters in words, with their units (the chapter's parameter table).
+PARAMETERS = {"scale": "preset", "seed": "random seed", "zoo": "the named zoo read (built by make zoo)",
+              "n_members": "members per variant (the zoo's first n)", "n_alpha": "points on each interpolation line"}
 
 
 #: Lim et al. (2024), Table 4: mean ± std over 300 networks (σ-Asym: 276, 24 diverged).
@@ -44,6 +50,37 @@ PAPER_TABLE4 = {
 METRICS = {"monotonic": "greater", "delta": "less", "local_convexity": "greater", "global_convexity": "greater"}
 METRIC_NAMES = {"monotonic": "% monotonic", "delta": "Δ", "local_convexity": "local convexity",
                 "global_convexity": "global convexity"}
+
+
+def recipe_table(recipe: Mapping[str, Any]) -> Html:
+    """A zoo's recipe (``symlib.zoo.RECIPES[name]``) in words: what every member shares and what Table 8's sampler
+    draws per member."""
+    from ...formatting import integer, listing
+    r = recipe
+    bar = r.get("quality_bar")
+    rows = [
+        ("ResNet8 widths (channels per stage)", listing(r["widths"])),
+        ("images", f"CIFAR-10, {r['image_size']}×{r['image_size']} pixels"
+                   + (" (area-downsampled)" if r["image_size"] < 32 else "")),
+        ("training / test images", f"{integer(r['train_size'])} / {integer(r['test_size'])}"),
+        ("training loss measured on", f"a fixed subset of {integer(r['eval_train_size'])} training images"),
+        ("optimiser, batch", f"{r['optimizer'].replace('adamw', 'AdamW')}, batch {r['batch_size']}, learning rate "
+                             f"rising linearly to its peak at epoch {listing(r['peak_epoch'])}, then falling to 0"),
+        ("per member: epochs", f"{r['epochs_min']} to {r['epochs_max']} (uniform)"),
+        ("per member: learning rate", f"{listing(r['lr_scale'])} × 10^−u, u uniform in "
+                                      f"[{listing(r['lr_exponent'][0])}, {listing(r['lr_exponent'][1])}]"),
+        ("per member: weight decay", f"10^−u, u uniform in [{listing(r['weight_decay_exponent'][0])}, "
+                                     f"{listing(r['weight_decay_exponent'][1])}]"),
+        ("per member: label smoothing", f"uniform in [0, {listing(r['label_smoothing_max'])}]"),
+        ("W-Asym", f"min({r['n_fix']}, C_in) fixed input filters per output channel, {r['n_fix_head']} fixed "
+                   f"entries per head row, κ = {listing(r['kappa'])}"),
+        ("σ-Asym", f"FiGLU, F of std {listing(r['figlu_gain'])}/√C"),
+        ("augmentation", f"flips, shifts up to {r['translate']} px, Cutout {r['cutout']}×{r['cutout']}"),
+        ("members per variant", str(r["n_members"])),
+        ("training bar (mean test accuracy)", f"standard ≥ {percent(bar['standard'], 0)}, every variant ≥ "
+                                              f"{percent(bar['every variant'], 0)}" if bar else "none (smoke test)"),
+    ]
+    return html_table(["Recipe", "Value"], rows)
 
 
 def metrics_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -64,23 +101,36 @@ def zoo_table(record: Mapping[str, Any]) -> pd.DataFrame:
                                   test_acc_min=("test_acc", "min"), test_acc_max=("test_acc", "max"),
                                   train_acc_mean=("train_acc", "mean"), train_loss_mean=("train_loss", "mean"))
     g["diverged"] = [int(df[df.variant == v].diverged.sum()) for v in g.index]
-    return g.loc[list(VARIANTS)].rename(index=LABELS).round(3)
+    g = g.loc[list(VARIANTS)]
+    return pd.DataFrame({"members (diverged)": [f"{m} ({d})" for m, d in zip(g.members, g.diverged)],
+                         "test accuracy, mean": g.test_acc_mean.map(percent).to_numpy(),
+                         "lowest – highest": [f"{percent(a)} – {percent(b)}" for a, b in zip(g.test_acc_min, g.test_acc_max)],
+                         "training accuracy, mean": g.train_acc_mean.map(percent).to_numpy(),
+                         "training loss, mean (nats)": g.train_loss_mean.map(lambda v: number(v)).to_numpy()},
+                        index=[LABELS[v] for v in g.index])
 
 
-def table4(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 4: ours (mean ± std over members) with the paper's value in brackets, one row per variant."""
+def table4(record: Mapping[str, Any]) -> Html:
+    """Table 4 as the paper prints it, transposed to fit a page: one row per metric, one column per variant, ours
+    (mean ± std over members) above the paper's value."""
     df = metrics_frame(record)
     rows = []
-    for v in VARIANTS:
-        d, p = df[df.variant == v], PAPER_TABLE4[v]
-        rows.append({"variant": LABELS[v], "networks (diverged)": f"{len(d)} ({record['result']['diverged'][v]})",
-                     "Δ (nats)": f"{d.delta.mean():.4f} ± {d.delta.std(ddof=1):.4f} ({p['delta'][0]:.3f} ± {p['delta'][1]:.3f})",
-                     "% monotonic": f"{100 * d.monotonic.mean():.1f} ({p['monotonic']})",
-                     "local convexity": f"{d.local_convexity.mean():.3f} ± {d.local_convexity.std(ddof=1):.3f} "
-                                        f"({p['local_convexity'][0]:.3f})",
-                     "global convexity": f"{d.global_convexity.mean():.3f} ± {d.global_convexity.std(ddof=1):.3f} "
-                                         f"({p['global_convexity'][0]:.3f})"})
-    return pd.DataFrame(rows).set_index("variant")
+    for metric, label, digits in (("delta", "Δ (nats)", 4), ("monotonic", "monotonic", 1),
+                                  ("local_convexity", "local convexity", 3), ("global_convexity", "global convexity", 3)):
+        cells = [f"<strong>{inline_html(label)}</strong>"]
+        for v in VARIANTS:
+            d, p = df[df.variant == v][metric], PAPER_TABLE4[v][metric]
+            if metric == "monotonic":
+                ours, paper = percent(d.mean()), percent(p / 100)
+            else:
+                ours = f"{number(d.mean(), digits)} ± {number(d.std(ddof=1), digits)}"
+                paper = f"{number(p[0], 3)} ± {number(p[1], 3)}"
+            cells.append(f"{ours}<br><span class=\"paper\">paper: {paper}</span>")
+        rows.append(cells)
+    n = [f"<strong>networks (diverged)</strong>"] + [
+        f"{int((df.variant == v).sum())} ({record['result']['diverged'][v]})<br><span class=\"paper\">paper: "
+        f"{276 if v == 'sigma_asym' else 300} ({24 if v == 'sigma_asym' else 0})</span>" for v in VARIANTS]
+    return html_table([""] + [LABELS[v] for v in VARIANTS], [n] + rows, raw=True)
 
 
 def _paired(record: Mapping[str, Any], variant: str) -> pd.DataFrame:
@@ -112,6 +162,21 @@ def paired_tests(record: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["comparison", "metric"])
 
 
+def paired_tests_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`paired_tests` for reading: the means, both one-sided p-values (the paper's direction and the
+    opposite one) and the test, one row per comparison and metric."""
+    t = paired_tests(record)
+    share = {"% monotonic"}
+    fmt = lambda metric, v: percent(v) if metric in share else number(v, 4)  # noqa: E731
+    return pd.DataFrame({
+        "Standard": [fmt(m, v) for (_, m), v in t["Standard"].items()],
+        "asymmetric": [fmt(m, v) for (_, m), v in t["asymmetric"].items()],
+        "p, paper's direction": t["p (paper's direction)"].map(stats.format_p).to_numpy(),
+        "p, opposite direction": t["p (opposite)"].map(stats.format_p).to_numpy(),
+        "test (pairs)": [f"{test}, {n} pairs" for test, n in zip(t["test"], t["pairs"])]},
+        index=[f"{c.split(' vs')[0]}: {'monotonic' if m == '% monotonic' else m}" for c, m in t.index])
+
+
 def robustness_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """How much of "non-monotonic" is a tiny bump, and where the largest rise sits; global convexity over interior
     points only (the authors' code)."""
@@ -120,14 +185,14 @@ def robustness_table(record: Mapping[str, Any]) -> pd.DataFrame:
     for v in VARIANTS:
         d = df[df.variant == v]
         bumpy = d[d.monotonic == 0]
-        rows.append({"variant": LABELS[v], "% monotonic": 100 * d.monotonic.mean(),
-                     "% monotonic ignoring rises < 1 % of the drop": 100 * d.monotonic_tolerant.mean(),
+        rows.append({"variant": LABELS[v], "monotonic": percent(d.monotonic.mean()),
+                     "monotonic, ignoring rises < 1 % of the drop": percent(d.monotonic_tolerant.mean()),
                      "non-monotonic curves": len(bumpy),
-                     "% of those whose largest rise is the last step": f"{100 * bumpy.rise_is_last_step.mean():.0f}"
+                     "… whose largest rise is the last step": percent(bumpy.rise_is_last_step.mean(), 0)
                      if len(bumpy) else "—",
-                     "largest Δ (nats)": d.delta.max(),
-                     "global convexity (interior points)": d.global_convexity_interior.mean()})
-    return pd.DataFrame(rows).set_index("variant").round(4)
+                     "largest Δ (nats)": number(d.delta.max(), 4),
+                     "global convexity, interior points": number(d.global_convexity_interior.mean(), 3)})
+    return pd.DataFrame(rows).set_index("variant").rename_axis(None)
 
 
 def curves_frame(record: Mapping[str, Any], lowest: int | None = 20) -> pd.DataFrame:

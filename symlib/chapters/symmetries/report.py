@@ -13,11 +13,26 @@ import pandas as pd
 from matplotlib.patches import Rectangle
 
 from ...claims import Assessment, Claim
+from ...formatting import percent, sci, sig
 from ...plotting import METHOD_COLORS, new_figure, strip
 from .compute import FAMILIES, LABELS, VARIANTS
 
-__all__ = ["CLAIMS", "automorphism_frame", "equivariance_frame", "figure_function_change", "figure_masks",
-           "figure_sweeps", "function_change_frame"]
+__all__ = ["CLAIMS", "PARAMETERS", "automorphism_frame", "automorphism_table", "equivariance_frame",
+           "equivariance_table", "figure_function_change", "figure_masks", "figure_sweeps", "function_change_frame",
+           "function_change_summary", "function_change_table", "permutation_effect_table", "sweep_summary"]
+
+#: The notebook's parameters in words, with their units (the chapter's parameter table).
+PARAMETERS = {
+    "scale": "preset", "seed": "random seed", "width": "hidden width (units per layer)", "depth": "linear layers",
+    "n_fix": "W-Asym: fixed entries per row, per layer", "kappa": "W-Asym: std of the fixed entries F, per layer",
+    "figlu_scale": "σ-Asym: FiGLU's F has std c/√width; this is c", "train_size": "training images",
+    "epochs": "training epochs", "batch_size": "batch size", "lr": "learning rate (AdamW)",
+    "weight_decay": "weight decay (AdamW)", "n_eval": "test images the change is measured on",
+    "n_trials": "random transformations per network", "kappa_grid": "κ values of the sweep",
+    "figlu_grid": "FiGLU scales c of the sweep", "equivariance_dim": "dimension d of the equivariance search",
+    "n_equivariance_inputs": "random inputs per equivariance test",
+    "n_diagonal_random": "random diagonal pairs tested",
+}
 
 
 def function_change_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -28,6 +43,55 @@ def function_change_frame(record: Mapping[str, Any]) -> pd.DataFrame:
                      "test acc before": r["acc_before"], "test acc after": r["acc_after_mean"],
                      "predictions changed": r["pred_changed_mean"]})
     return pd.DataFrame(rows)
+
+
+def function_change_summary(record: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers the chapter's prose quotes, from the same rows as the claim's check: the largest change of a
+    standard network under a permutation (``standard_permutation``) and under a rescaling (``standard_rescaling``),
+    the smallest change of an asymmetric network under a permutation (``asymmetric_permutation``), and the largest
+    share of a standard network's predictions that changed (``standard_predictions_changed``)."""
+    rows = record["result"]["function_change"]
+    std = [r for r in rows if r["variant"] == "standard"]
+    return {"standard_permutation": max(r["change_max"] for r in std if r["transform"] == "permutation"),
+            "standard_rescaling": max((r["change_max"] for r in std if r["transform"] == "rescaling"), default=np.nan),
+            "asymmetric_permutation": min(r["change_max"] for r in rows
+                                          if r["variant"] != "standard" and r["transform"] == "permutation"),
+            "standard_predictions_changed": max(r["pred_changed_mean"] for r in std)}
+
+
+def function_change_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Largest logit change per network and transformation (rows) and variant (columns), at initialisation and
+    after training."""
+    cells: dict[str, dict[str, dict[str, float]]] = {}
+    for r in record["result"]["function_change"]:
+        row = f"{FAMILIES[r['family']]}, {r['transform']}"
+        cells.setdefault(row, {}).setdefault(LABELS[r["variant"]], {})[r["state"]] = r["change_max"]
+    columns = [LABELS[v] for v in VARIANTS]
+    return pd.DataFrame({c: {row: " / ".join(sig(v[s]) if s in v else "—" for s in ("random init", "trained"))
+                             for row, by in cells.items() for v in [by.get(c, {})]} for c in columns})
+
+
+def permutation_effect_table(record: Mapping[str, Any], family: str | None = None) -> pd.DataFrame:
+    """A random permutation of each *trained* MLP (the book's LayerNorm + GELU family unless ``family``): test
+    accuracy before and after, and the share of test predictions it changed (mean over trials)."""
+    family = family or next(iter(FAMILIES))
+    rows = {LABELS[r["variant"]]: {"test accuracy": percent(r["acc_before"]),
+                                   "after a permutation": percent(r["acc_after_mean"]),
+                                   "predictions changed": percent(r["pred_changed_mean"], 0)}
+            for r in record["result"]["function_change"]
+            if r["family"] == family and r["transform"] == "permutation" and r["state"] == "trained"}
+    return pd.DataFrame.from_dict(rows, orient="index").loc[[LABELS[v] for v in VARIANTS if LABELS[v] in rows]]
+
+
+def sweep_summary(record: Mapping[str, Any]) -> dict[str, float]:
+    """The κ and FiGLU-scale sweeps' numbers the prose quotes: κ = 0, the smallest κ and the largest mean, the
+    smallest FiGLU scale and the scale nearest 1."""
+    ks, fs = record["result"]["kappa_sweep"], record["result"]["figlu_sweep"]
+    imax = int(np.argmax(ks["mean"]))
+    i1 = int(np.argmin(np.abs(np.array(fs["grid"]) - 1.0)))
+    return {"kappa_zero": ks["kappa_zero"], "kappa_min": ks["grid"][0], "kappa_min_change": ks["mean"][0],
+            "kappa_max": ks["grid"][imax], "kappa_max_change": ks["mean"][imax], "figlu_min": fs["grid"][0],
+            "figlu_min_change": fs["mean"][0], "figlu_one": fs["grid"][i1], "figlu_one_change": fs["mean"][i1]}
 
 
 def figure_function_change(record: Mapping[str, Any]):
@@ -92,6 +156,28 @@ def automorphism_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([{"network": r["network"], "edges": r["edges"], "hidden-layer mask rows distinct": all(r["rows_distinct"]),
                           "automorphisms (counted)": r["automorphisms"], "predicted": r["predicted"],
                           "why": r["prediction"]} for r in record["result"]["automorphisms"]]).set_index("network")
+
+
+def automorphism_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The DAG automorphism counts for reading: network, trainable edges, counted against predicted, and why."""
+    df = automorphism_frame(record)
+    return pd.DataFrame({"trainable edges": df["edges"],
+                         "mask rows distinct": df["hidden-layer mask rows distinct"].map({True: "yes", False: "no"}),
+                         "automorphisms counted": df["automorphisms (counted)"].map(lambda n: f"{n:,}"),
+                         "predicted": df["predicted"].map(lambda n: f"{n:,}"), "why": df["why"]}).rename_axis(None)
+
+
+def equivariance_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """The equivariance search for reading: pairs found out of those tested, for permutations and diagonals."""
+    rows = {}
+    for r in record["result"]["equivariances"]:
+        ex = "; ".join(str(tuple(p1)) for p1, _ in r["perm_examples"][:2]) or "—"
+        rows[r["nonlinearity"]] = {
+            "permutation pairs that hold": f"{r['perm_pairs']:,} of {r['perm_tested']:,}"
+                                           + ("" if r["perm_all_equal"] else " (some P₁ ≠ P₂)"),
+            "examples (P₁ = P₂)": ex, "diagonal pairs that hold": f"{r['diag_pairs']} of {r['diag_tested']}",
+            "predicted": r["predicted"]}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def equivariance_frame(record: Mapping[str, Any]) -> pd.DataFrame:
