@@ -1,5 +1,7 @@
 # make book    — install, execute every chapter with papermill at SCALE (default small), build _build/html
 # make test    — install, pytest on symlib + every notebook at scale ci under nbval, strict ci book build
+# make browser-test [BOOK_HTML=_build/html] — every page of a built book in headless Chromium, network off
+#               (installs Debian's chromium and chromium-driver when missing and run as root)
 # make zoo SCALE=small      — build (or resume, or grow with MEMBERS=N) the named CIFAR-10 zoo the zoo chapters read
 # make reproduce SCALE=small — recompute results/<SCALE>/ ;  make paper — the same at paper scale (a GPU box)
 # make publish — push the built book to the gh-pages branch (GitHub Pages)
@@ -18,7 +20,7 @@ ifdef SYMLIB_DATA
 export SYMLIB_DATA := $(abspath $(SYMLIB_DATA))
 endif
 
-.PHONY: book test ci-book zoo reproduce paper ledger publish clean install
+.PHONY: book test ci-book browser-test browser zoo reproduce paper ledger publish clean install
 
 install: $(STAMP)
 
@@ -34,18 +36,14 @@ $(STAMP): requirements.txt pyproject.toml
 define stage_book
 	rm -rf $(1) && mkdir -p $(1)/book
 	cp _config.yml _toc.yml $(1)/
-	cp book/*.md $(1)/book/
-	for nb in $(NOTEBOOKS); do \
-	  echo "executing $$nb $(2)"; start=$$(date +%s); \
-	  $(PY) -m symlib.notebook $$nb $(1)/$$nb $(2); \
-	  echo "  $$nb: $$(( $$(date +%s) - start )) s"; \
-	done
+	cp book/*.md $(1)/book/ && cp -r book/_static $(1)/book/
+	for nb in $(NOTEBOOKS); do $(PY) -m symlib.notebook $$nb $(1)/$$nb $(2); done
 	$(PY) -m symlib.ledger > $(1)/book/ledger.md
 endef
 
 book: $(STAMP)
 	$(call stage_book,_build/src,-p scale $(SCALE) --quiet)
-	$(VENV)/bin/jupyter-book build _build/src --path-output . --builder html
+	$(VENV)/bin/jupyter-book build _build/src --path-output . --builder html --quiet
 	@echo "The book is in _build/html/index.html"
 
 # CI: unit tests, then every notebook at scale ci under nbval (results and the ci zoo in a scratch folder), then the
@@ -63,6 +61,24 @@ test: $(STAMP)
 ci-book:
 	$(call stage_book,_build/ci/src,-p scale ci --quiet)
 	$(VENV)/bin/jupyter-book build _build/ci/src --path-output _build/ci --builder html --warningiserror --keep-going
+
+# The built book in a real browser (tests/test_browser.py): Selenium drives Debian's chromium through its own
+# chromedriver (/usr/bin/chromedriver; nothing is downloaded at run time).
+BOOK_HTML ?= _build/html
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and chromium-driver"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "browser-test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+browser-test: $(STAMP) browser
+	SYMLIB_BOOK_HTML=$(abspath $(BOOK_HTML)) SYMLIB_BROWSER_TEST=required \
+	  $(PY) -m pytest tests/test_browser.py -p no:cacheprovider -q
 
 zoo: $(STAMP)
 	$(PY) -m symlib.zoo build $(SCALE) $(if $(MEMBERS),--members $(MEMBERS))
