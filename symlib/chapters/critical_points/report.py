@@ -187,7 +187,8 @@ def figure_trajectories(record: Mapping[str, Any]):
     ax.scatter(TEACHER_W[:, 0], TEACHER_W[:, 1], marker="x", color="black", s=90, zorder=4,
                label="teacher $w^*_k$")
     for k, (u, v) in enumerate(TEACHER_W):
-        ax.annotate(f"$w^*_{k}$", (u, v), textcoords="offset points", xytext=(-8, 8), fontsize=10)
+        ax.annotate(f"$w^*_{k}$", (u, v), textcoords="offset points", xytext=(6, -14), fontsize=10)
+    ax.margins(0.12)  # room for the labels inside the axes, clear of the title
     ax.set_xlabel("incoming weight $w_{i,1}$")
     ax.set_ylabel("incoming weight $w_{i,2}$")
     ax.set_title("Incoming vectors along the path\n(dots: start; shared routes overlap)", fontsize=10)
