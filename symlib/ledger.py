@@ -169,7 +169,7 @@ def page() -> str:
             counts[j["verdict"]] += 1
             scale = record["manifest"]["config"]["scale"]
             where = f"at scale {scale}" + (", a smoke test" if scale == "ci" else "")
-            stale = "<br><small>stale: the code changed since</small>" if record.get("stale") else ""
+            stale = "<br><small>stale: code changed</small>" if record.get("stale") else ""
             verdict = f'<span class="{_slug(j["verdict"])}">{j["verdict"]}</span><br><small>{where}</small>{stale}'
             rows.append((claim, verdict, md_escape(c.paper), _ours_text(j, md_escape)))
     for c in planned.CLAIMS:
