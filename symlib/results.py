@@ -227,7 +227,7 @@ def save_result(name: str, config: dict, result: dict, wall_time_s: float, devic
     path = result_path(name, config)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"manifest": manifest(config, wall_time_s, device, code_root), "result": result}
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_suffix(f".json.{os.getpid()}.tmp")  # per process: two writers of one result never share it
     tmp.write_text(json.dumps(record, indent=1, allow_nan=True) + "\n")
     tmp.replace(path)
     tell("wrote", path)
