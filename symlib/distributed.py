@@ -48,11 +48,24 @@ def cpu_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _import_ray():
+    """``import ray`` without the noise it makes inside a notebook kernel: tqdm's "IProgress not found" warning
+    (Ray imports ``tqdm.auto``, which wants ipywidgets) and Ray's INFO line asking for ipywidgets."""
+    import logging
+    import warnings
+
+    logging.getLogger("ray.widgets.util").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import ray
+    return ray
+
+
 def ray_init() -> None:
     """Start or join Ray once per process: ``RAY_ADDRESS`` joins that cluster (shipping ``symlib`` to its workers);
     otherwise a private local instance (module docstring) with :func:`cpu_workers` CPUs, token authentication,
     listening on 127.0.0.1, no dashboard."""
-    import ray
+    ray = _import_ray()
 
     if ray.is_initialized():
         return
@@ -106,7 +119,7 @@ def _restore_auth_mode() -> None:
 
 def _shutdown() -> None:
     """``ray.shutdown()``, and this process's ``RAY_AUTH_MODE`` as it was before the local instance."""
-    import ray
+    ray = _import_ray()
 
     ray.shutdown()
     _restore_auth_mode()
@@ -138,7 +151,7 @@ def parallel_tasks(num_gpus: float = 0.0) -> int:
     divided by ``num_gpus``); here :func:`cpu_workers` CPU tasks, or one GPU task (GPU work stays in process)."""
     if not os.environ.get("RAY_ADDRESS"):
         return 1 if num_gpus else cpu_workers()
-    import ray
+    ray = _import_ray()
 
     started = not ray.is_initialized()
     ray_init()
@@ -168,7 +181,7 @@ def session():
 
 def _run(fn: Callable[[Any, Any], Any], shared_ref: list, job: Any, threads: int | None) -> Any:
     """Body of one Ray task: one thread on a CPU, the shared object deserialised once per worker."""
-    import ray
+    ray = _import_ray()
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -206,7 +219,7 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
             torch.set_num_threads(saved)
             bar.close()
 
-    import ray
+    ray = _import_ray()
 
     started_here = not ray.is_initialized()
     ray_init()
