@@ -4,9 +4,9 @@ A chapter's ``report`` module lists its :class:`Claim` s; each has an ``assess(r
 our number from the chapter's stored result and returns the verdict, and, where the comparison needs room, a
 :class:`Premise`: what the data must show before the claim can be tested at all (the baseline must show the
 phenomenon the claim says asymmetry removes). :meth:`Claim.judge` is the one verdict function: a failed premise
-gives "not testable at this scale" whatever the p-values. The chapter's notebook shows exactly these judgements
-(:func:`table`) and the book's claims ledger (:mod:`symlib.ledger`) collects them; nothing else computes a
-verdict.
+gives "not testable at this scale" whatever the p-values. The chapter's page shows exactly these judgements
+(:func:`symlib.ledger.chapter_table`, :func:`symlib.ledger.sentence`) and the book's claims ledger collects them
+(:func:`symlib.ledger.page`); nothing else computes a verdict.
 
 Verdicts (:data:`VERDICTS`):
 
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
-
-import pandas as pd
 
 from .stats import ALPHA, TooFewSamples
 
@@ -121,19 +119,3 @@ def across(outcomes: Mapping[str, tuple[bool, float, float]]) -> tuple[str, list
 
 def by_key(claims: Iterable[Claim]) -> dict[str, Claim]:
     return {c.key: c for c in claims}
-
-
-def table(claims: Iterable[Claim], record: Mapping) -> pd.DataFrame:
-    """The chapter's claims with the paper's number, ours and the verdict: what the notebook shows."""
-    rows = []
-    for c in claims:
-        a = c.judge(record)
-        rows.append({"claim": f"{c.source}: {c.text}", "paper": c.paper, "ours": a.ours, "verdict": a.verdict,
-                     "premise": c.premise.text if c.premise else "—", "why": a.note})
-    return pd.DataFrame(rows).set_index("claim")
-
-
-def sentence(claim: Claim, record: Mapping) -> str:
-    """One Markdown sentence with the verdict of ``claim`` (for ``glue`` in the chapter's text)."""
-    a = claim.judge(record)
-    return f"**{claim.text}** — {a.verdict}: {a.ours}" + (f" ({a.note})" if a.note else "") + "."

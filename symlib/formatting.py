@@ -164,10 +164,3 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[str]], css_class: 
     body = "".join("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     cls = f' class="{css_class}"' if css_class else ""
     return Html(f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-
-def frame_html(df, css_class: str = "symlib", index: bool = True) -> Html:
-    """A DataFrame whose cells are already formatted strings, as an HTML table (index as the first column)."""
-    header = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
-    rows = [([str(i)] if index else []) + [str(v) for v in row] for i, row in zip(df.index, df.itertuples(index=False))]
-    return html_table(header, rows, css_class=css_class)

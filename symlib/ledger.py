@@ -3,10 +3,9 @@
 The ledger only *collects*: each chapter package (:data:`CHAPTERS`) exports its ``CLAIMS`` and
 ``configure``; claims no chapter tests yet live in :mod:`symlib.chapters.planned`. For each chapter the ledger
 reads the stored result of its default configuration at the largest scale that has one (paper > small > ci),
-calls each claim's own ``assess`` on it, and marks a result whose code has changed since it was computed as
+calls each claim's :meth:`~symlib.claims.Claim.judge` on it, and marks a result whose code has changed since it was computed as
 stale. ``python -m symlib.ledger`` prints the ledger page the book includes (:func:`page`: a count per verdict, then
-one row per claim linked to its chapter, laid out as cards on a phone by the book's CSS); ``--plain`` prints the
-plain Markdown table (:func:`markdown`); ``--check`` fails (exit 1) if a stored result is stale or was computed from
+one row per claim linked to its chapter, laid out as cards on a phone by the book's CSS); ``--check`` fails (exit 1) if a stored result is stale or was computed from
 uncommitted code. A chapter shows its own claims with the same layout (:func:`chapter_table`) and lists their
 verdicts in words (:func:`sentences`); every number goes through :mod:`symlib.formatting`.
 """
@@ -37,40 +36,6 @@ def chapter_record(chapter: str) -> dict | None:
         if record is not None:
             return record
     return None
-
-
-def ledger_rows() -> list[dict[str, str]]:
-    """One row per claim: ``claim``, ``paper``, ``ours``, ``verdict``."""
-    rows = []
-    for chapter in CHAPTERS:
-        mod = importlib.import_module(f"symlib.chapters.{chapter}")
-        record = chapter_record(chapter)
-        for c in mod.CLAIMS:
-            row = {"claim": f"**{c.source}.** {c.text}", "paper": c.paper}
-            if record is None:
-                row.update(ours="—", verdict="not yet run")
-            else:
-                a = c.judge(record)
-                scale = record["manifest"]["config"]["scale"]
-                stale = " **(stale: code changed since)**" if record.get("stale") else ""
-                row["ours"] = a.ours + (f"; {a.note}" if a.note else "")
-                where = f"at {scale}{', a smoke test' if scale == 'ci' else ''}"
-                row["verdict"] = (f"**not testable** ({where}; premise: {a.premise})" if a.premise
-                                  else f"**{a.verdict}** ({where})") + stale
-            rows.append(row)
-    for c in planned.CLAIMS:
-        rows.append({"claim": f"**{c.source}.** {c.text}", "paper": c.paper, "ours": "—", "verdict": "not yet built"})
-    return rows
-
-
-def markdown() -> str:
-    """The ledger as a Markdown table (four columns, so it reads at laptop widths)."""
-    rows = ledger_rows()
-    cols = ["claim", "paper", "ours", "verdict"]
-    head = ["Claim", "Paper", "Ours", "Verdict"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(r[c].replace("|", "\\|").replace("\n", " ") for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------- the book's page
@@ -241,14 +206,13 @@ def problems() -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m symlib.ledger", description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if a stored result is stale or dirty")
-    ap.add_argument("--plain", action="store_true", help="the plain Markdown table instead of the book's page")
     args = ap.parse_args(argv)
     if args.check:
         found = problems()
         for p in found:
             print(p, file=sys.stderr)
         raise SystemExit(1 if found else 0)
-    sys.stdout.write(markdown() if args.plain else page())
+    sys.stdout.write(page())
 
 
 if __name__ == "__main__":

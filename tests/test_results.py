@@ -95,9 +95,13 @@ def test_ledger_collects_every_chapter_and_reads_at_laptop_width(committed_resul
     from symlib.ledger import CHAPTERS
     import importlib
     n = sum(len(importlib.import_module(f"symlib.chapters.{c}").CLAIMS) for c in CHAPTERS) + len(planned.CLAIMS)
-    text = ledger.markdown()
+    text = ledger.page()
     lines = text.strip().splitlines()
-    assert lines[0] == "| Claim | Paper | Ours | Verdict |" and len(lines) == n + 2
+    assert lines[0].startswith(f"**{n} claims:**")
+    table = lines[lines.index(":::{list-table}"):]
+    table = table[:table.index(":::")]  # the claims table (the cost table follows it)
+    assert ["* - Claim", "  - Verdict", "  - Paper", "  - Ours"] == table[table.index("* - Claim"):][:4]
+    assert sum(line.startswith("* - ") for line in table) == n + 1  # the header row and one row per claim
     assert "p=0.000" not in text and "nan" not in text.lower().replace("nan-safe", "")
     keys = [c.key for ch in CHAPTERS for c in importlib.import_module(f"symlib.chapters.{ch}").CLAIMS]
     assert len(keys) == len(set(keys))  # one verdict function per claim
