@@ -12,7 +12,6 @@ FLOPs of every conv and linear layer (2 per multiply-add), measured with forward
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 import time
@@ -26,7 +25,7 @@ from symlib.data import cifar_augment
 from symlib.devices import resolve_device
 from symlib.distributed import cpu_workers
 from symlib.training import Member, TrainConfig, train, train_members
-from symlib.zoo import build_model
+from symlib.architectures import build_model
 
 
 def forward_flops(model: nn.Module, x: torch.Tensor) -> int:
@@ -77,24 +76,23 @@ def main() -> None:
     args = ap.parse_args()
     dev = resolve_device(args.device)
     cfg = ResNet8Config(widths=tuple(args.widths), variant=args.variant)
-    make = functools.partial(build_model, cfg)
     g = torch.Generator().manual_seed(0)
     X = torch.randn(args.images, 3, args.size, args.size, generator=g)
     y = torch.randint(0, 10, (args.images,), generator=g)
-    members = [Member(i, 100 + i, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=0.002 * (1 + i % 4),
+    members = [Member(cfg, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=0.002 * (1 + i % 4),
                                               weight_decay=1e-4, label_smoothing=0.1, schedule="linear",
-                                              warmup_epochs=0.5, optimizer="adamw"))
+                                              warmup_epochs=0.5, optimizer="adamw"), i, 100 + i)
                for i in range(args.members)]
-    flops_per_member = 3 * forward_flops(make(None), X[:1]) * args.images * args.epochs
+    flops_per_member = 3 * forward_flops(build_model(cfg), X[:1]) * args.images * args.epochs
     source = TensorBatches(X, y, args.batch_size, cifar_augment)
-    train(make, members[:2], TensorBatches(X[:256], y[:256], args.batch_size, cifar_augment), device=str(dev),
+    train(members[:2], TensorBatches(X[:256], y[:256], args.batch_size, cifar_augment), device=str(dev),
           progress=False)
 
     def timed(group):
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        train(make, group, source, device=str(dev), progress=False)
+        train(group, source, device=str(dev), progress=False)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - t0
@@ -104,7 +102,7 @@ def main() -> None:
     t_workers = None
     if dev.type == "cpu":
         t0 = time.perf_counter()  # workers given explicitly: Ray even for a small job (its start-up is counted)
-        train_members(make, members, source, device="cpu", workers=cpu_workers(), progress=False)
+        train_members(members, source, device="cpu", workers=cpu_workers(), progress=False)
         t_workers = (time.perf_counter() - t0) / args.members
     peak = gemm_peak(dev)
     res = {

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
@@ -26,6 +27,7 @@ from torch import nn
 from torch.func import vmap
 from tqdm import tqdm
 
+from .architectures import build_model
 from .batches import TensorBatches
 from .devices import resolve_device
 from .distributed import cpu_workers, map_tasks
@@ -81,25 +83,34 @@ class TrainConfig:
         return self.lr
 
 
+def train_config(preset: Mapping[str, Any], prefix: str = "", **overrides: Any) -> TrainConfig:
+    """The one way a chapter turns its preset into a :class:`TrainConfig`: every field ``f`` of TrainConfig is read
+    from ``preset[prefix + f]`` when present (``prefix="grid_"`` reads ``grid_lr``, ``grid_epochs``, ...), then
+    ``overrides`` apply; absent fields keep TrainConfig's defaults."""
+    given = {f.name: preset[prefix + f.name] for f in dataclasses.fields(TrainConfig) if prefix + f.name in preset}
+    return TrainConfig(**{**given, **overrides})
+
+
 @dataclass(frozen=True)
 class Member:
-    """One network to train: ``init_seed`` seeds its initialisation (the model is built under
-    ``torch.manual_seed(init_seed)``), ``data_seed`` its data order and augmentation; ``arch`` is handed to
-    ``make_model`` (e.g. ``{"kappa": 1.0}`` for a grid over architectures)."""
+    """One network to train, a value: its architecture ``model`` (a registered config such as
+    :class:`~symlib.architectures.MLPConfig`, built by :func:`~symlib.architectures.build_model`), its
+    :class:`TrainConfig`, ``init_seed`` (the model is built under ``torch.manual_seed(init_seed)``) and
+    ``data_seed`` (its data order and augmentation). Equal members train to equal networks on equal data."""
 
+    model: Any
+    train: TrainConfig
     init_seed: int
     data_seed: int
-    train: TrainConfig
-    arch: Mapping[str, Any] = field(default_factory=dict)
 
 
-def build_member(make_model: Callable[[Member], nn.Module], member: Member) -> nn.Module:
-    """``make_model(member)`` under ``torch.manual_seed(member.init_seed)`` (the global RNG state is restored)."""
-    return seeded(lambda: make_model(member), member.init_seed)
+def build_member(member: Member) -> nn.Module:
+    """``build_model(member.model)`` under ``torch.manual_seed(member.init_seed)`` (the global RNG state is restored)."""
+    return seeded(lambda: build_model(member.model), member.init_seed)
 
 
-def train(make_model: Callable[[Member], nn.Module], members: Sequence[Member], source, objective: Objective | None = None,
-          *, device: str = "auto", val=None, progress: bool = True, desc: str = "training") -> list[dict]:
+def train(members: Sequence[Member], source, objective: Objective | None = None, *, device: str = "auto", val=None,
+          progress: bool = True, desc: str = "training") -> list[dict]:
     """Train every member; return per member ``{"init": state, "final": state | None, "history": ..., "diverged"}``.
 
     ``source`` is a batch source (:mod:`symlib.batches`); ``history`` has per-epoch ``epoch``, ``train_loss`` (the
@@ -107,6 +118,13 @@ def train(make_model: Callable[[Member], nn.Module], members: Sequence[Member], 
     ``train_acc``), plus ``val_loss`` / ``val_<metric>`` after each epoch when ``val`` (``(X, y)`` or a graph) is
     given. ``final`` is ``None`` for a diverged member.
     """
+    return _train([build_member(m) for m in members], members, source, objective, device=device, val=val,
+                  progress=progress, desc=desc)
+
+
+def _train(models: list[nn.Module], members: Sequence[Member], source, objective: Objective | None, *, device: str,
+           val, progress: bool, desc: str) -> list[dict]:
+    """:func:`train` of already built ``models`` (one per member; consumed)."""
     objective = objective or CrossEntropy()
     if len({m.train.optimizer for m in members}) != 1:
         raise ValueError(f"a population needs one optimizer, got {sorted({m.train.optimizer for m in members})}")
@@ -115,7 +133,6 @@ def train(make_model: Callable[[Member], nn.Module], members: Sequence[Member], 
                          f"source's {source.batch_size}")
     optimizer = members[0].train.optimizer
     dev = resolve_device(device)
-    models = [build_member(make_model, m) for m in members]
     init = [{n: t.detach().clone() for n, t in m.state_dict().items()} for m in models]
     params, buffers, base = stack_models(models, dev)
     del models
@@ -223,9 +240,8 @@ def fit(model: nn.Module, source, cfg: TrainConfig, *, seed: int, objective: Obj
         device: str = "auto", val=None, progress: bool = False, desc: str = "training") -> dict[str, list[float]]:
     """Train one existing ``model`` in place (data order and augmentation from ``seed``); returns its history
     (``"diverged": [1.0]`` if its loss turned non-finite, in which case the weights are left as they were)."""
-    member = Member(init_seed=0, data_seed=seed, train=cfg)  # the model is built already: init_seed is unused
-    result = train(lambda m: model, [member], source, objective, device=device, val=val, progress=progress,
-                   desc=desc)[0]
+    member = Member(model=None, train=cfg, init_seed=0, data_seed=seed)  # built already: model, init_seed unused
+    result = _train([model], [member], source, objective, device=device, val=val, progress=progress, desc=desc)[0]
     if result["final"] is not None:
         model.load_state_dict(result["final"])
     return result["history"]
@@ -242,12 +258,11 @@ IN_PROCESS_BELOW = 100_000
 
 def _train_chunk(shared: tuple, members: Sequence[Member]) -> list[dict]:
     """One task of :func:`train_members`: a population trained with :func:`train` (module-level, for Ray)."""
-    make_model, source, objective, device, val = shared
-    return train(make_model, members, source, objective, device=device, val=val, progress=False)
+    source, objective, device, val = shared
+    return train(members, source, objective, device=device, val=val, progress=False)
 
 
-def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[Member], source,
-                  objective: Objective | None = None, *, device: str = "auto", population: int = 64,
+def train_members(members: Sequence[Member], source, objective: Objective | None = None, *, device: str = "auto", population: int = 64,
                   gpu_fraction: float = 0.125, workers: int | None = None, val=None, progress: bool = True,
                   desc: str = "members trained", on_result: Callable[[int, dict], None] | None = None) -> list[dict]:
     """:func:`train`'s results for ``members``, each computed where it is fastest; the result of a member does
@@ -262,8 +277,8 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
       small workloads (under ``IN_PROCESS_BELOW`` example-epochs) or ``workers=1`` stay in this process, on
       one thread.
 
-    ``make_model`` (and the augmentation of ``source``) must pickle for Ray: module-level functions or
-    ``functools.partial`` of them. ``on_result(i, result)`` is called as soon as member ``i`` is trained; ``val``
+    Members' configs (and the augmentation of ``source``) must pickle for Ray: module-level classes and
+    functions, or ``functools.partial`` of them. ``on_result(i, result)`` is called as soon as member ``i`` is trained; ``val``
     is passed to :func:`train`.
     """
     dev = resolve_device(device)
@@ -284,7 +299,7 @@ def train_members(make_model: Callable[[Member], nn.Module], members: Sequence[M
                 on_result(i, r)
 
     map_tasks(_train_chunk, [[members[i] for i in chunk] for chunk in chunks],
-              shared=(make_model, source, objective, str(dev), val), num_gpus=gpu_fraction if dev.type == "cuda" else 0.0,
+              shared=(source, objective, str(dev), val), num_gpus=gpu_fraction if dev.type == "cuda" else 0.0,
               in_process=in_process, on_result=collect, progress=progress, desc=desc)
     return out
 

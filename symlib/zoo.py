@@ -58,7 +58,8 @@ import torch
 from tqdm import tqdm
 
 from . import results
-from .architectures.resnet8 import ResNet8, ResNet8Config
+from .architectures import ResNet8, ResNet8Config, build_model
+from .architectures.resnet8 import figlu_std_for
 from .data import Dataset, cifar_augment, load_cifar10
 from .devices import resolve_device
 from .distributed import cpu_workers, parallel_tasks, session
@@ -124,16 +125,11 @@ def zoo_root() -> Path:
 
 
 def model_config(rec: Mapping[str, Any], variant: str) -> ResNet8Config:
-    """The architecture of every member of ``variant`` (all share their fixed tensors: one ``arch_seed``)."""
+    """The architecture of every member of ``variant`` (all share their fixed tensors: one ``arch_seed``); FiGLU's
+    std is the recipe's ``figlu_gain / √C`` per stage (the paper's ``1/√d``, Appendix E.4)."""
     return ResNet8Config(widths=tuple(rec["widths"]), variant=variant, n_fix=rec["n_fix"], n_fix_head=rec["n_fix_head"],
-                         kappa=rec["kappa"], figlu_gain=rec["figlu_gain"],
+                         kappa=rec["kappa"], figlu_std=figlu_std_for(rec["widths"], rec["figlu_gain"]),
                          arch_seed=derive_seed(rec["seed"], NAME, "arch", variant))
-
-
-def build_model(mcfg: ResNet8Config, member: Member | None = None) -> ResNet8:
-    """A member's network (``member`` is unused: a variant's members share the architecture). Module-level, so
-    ``functools.partial(build_model, mcfg)`` pickles for Ray."""
-    return ResNet8(mcfg)
 
 
 def hyperparameters(rec: Mapping[str, Any], i: int) -> dict[str, Any]:
@@ -148,10 +144,10 @@ def hyperparameters(rec: Mapping[str, Any], i: int) -> dict[str, Any]:
             "init_seed": derive_seed(rec["seed"], NAME, "init", i), "data_seed": derive_seed(rec["seed"], NAME, "data", i)}
 
 
-def member(rec: Mapping[str, Any], draw: Mapping[str, Any]) -> Member:
-    """The training job of a member: AdamW, a linear warm-up from 0 to ``lr`` until ``peak_epoch``, then linear
-    decay to 0 (the authors' triangular schedule), label smoothing, batch ``batch_size``."""
-    return Member(init_seed=draw["init_seed"], data_seed=draw["data_seed"],
+def member(rec: Mapping[str, Any], draw: Mapping[str, Any], variant: str = "standard") -> Member:
+    """The training job of a member of ``variant``: AdamW, a linear warm-up from 0 to ``lr`` until ``peak_epoch``,
+    then linear decay to 0 (the authors' triangular schedule), label smoothing, batch ``batch_size``."""
+    return Member(model=model_config(rec, variant), init_seed=draw["init_seed"], data_seed=draw["data_seed"],
                   train=TrainConfig(epochs=draw["epochs"], batch_size=rec["batch_size"], lr=draw["lr"],
                                     weight_decay=draw["weight_decay"], optimizer=rec["optimizer"], schedule="linear",
                                     warmup_epochs=rec["peak_epoch"], warmup_start_lr=0.0,
@@ -512,16 +508,15 @@ class Zoo:
                dev: torch.device, claims: _Claims, done: set, bar, workers: int) -> None:
         """Train the claimed members ``todo`` of ``variant``; each is written, then its claim dropped, as it ends."""
         (self.directory / variant).mkdir(parents=True, exist_ok=True)
-        make = functools.partial(build_model, model_config(self.recipe, variant))
 
         def save(k: int, result: dict) -> None:
             i = todo[k]
-            self._save(variant, i, draws[i], result, make(None), eval_ds, test_ds, str(dev))
+            self._save(variant, i, draws[i], result, self.model(variant), eval_ds, test_ds, str(dev))
             claims.release(_key(variant, i))
             done.add((variant, i))
             bar.update()
 
-        train_members(make, [member(self.recipe, draws[i]) for i in todo], source, device=str(dev), progress=False,
+        train_members([member(self.recipe, draws[i], variant) for i in todo], source, device=str(dev), progress=False,
                       workers=workers, on_result=save)
 
     def _save(self, variant: str, i: int, draw: Mapping[str, Any], result: Mapping[str, Any], model: ResNet8,

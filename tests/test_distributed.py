@@ -3,6 +3,7 @@
 Every byte these tests send goes to 127.0.0.1: the user's head is started on loopback, and the only probe of the
 instance symlib starts (an unauthenticated gRPC call) is sent after checking that its address is loopback.
 """
+import dataclasses
 import ipaddress
 import os
 import shutil
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from symlib import distributed
+from symlib.architectures import register
 from symlib.batches import TensorBatches
 from symlib.training import Member, TrainConfig, train_members
 
@@ -75,7 +77,7 @@ def users_ray_head(monkeypatch):
 
 
 class _Tiny(nn.Module):
-    def __init__(self):
+    def __init__(self, cfg=None):
         super().__init__()
         self.lin = nn.Linear(8, 3)
 
@@ -83,8 +85,12 @@ class _Tiny(nn.Module):
         return self.lin(x)
 
 
-def _tiny(member):
-    return _Tiny()
+@dataclasses.dataclass(frozen=True)
+class TinyConfig:
+    """A registered architecture of one linear layer (Ray workers import it from this module)."""
+
+
+register(TinyConfig)(_Tiny)
 
 
 _CONNECT = """
@@ -114,13 +120,13 @@ def test_a_private_local_instance_trains_beside_a_users_running_ray(users_ray_he
     one that requires a token and listens on loopback only."""
     g = torch.Generator().manual_seed(0)
     source = TensorBatches(torch.randn(32, 8, generator=g), torch.randint(0, 3, (32,), generator=g), 16)
-    members = [Member(init_seed=s, data_seed=s, train=TrainConfig(epochs=2, batch_size=16, lr=1e-2))
+    members = [Member(model=TinyConfig(), init_seed=s, data_seed=s, train=TrainConfig(epochs=2, batch_size=16, lr=1e-2))
                for s in (1, 2)]
-    here = train_members(_tiny, members, source, device="cpu", workers=1, progress=False)
+    here = train_members(members, source, device="cpu", workers=1, progress=False)
     head_address, head_pid = users_ray_head
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # even for a user who turned authentication off (for their Ray)
     with distributed.session():  # keep the instance up to look at it
-        on_ray = train_members(_tiny, members, source, device="cpu", workers=2, progress=False)
+        on_ray = train_members(members, source, device="cpu", workers=2, progress=False)
         gcs = ray.get_runtime_context().gcs_address
         assert gcs != head_address  # its own, not the user's
         assert os.environ["RAY_AUTH_MODE"] == "token"

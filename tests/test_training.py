@@ -1,14 +1,13 @@
 """The one training loop: equal to a plain torch.optim loop (the oracle, kept here), the same member whatever
 population or process it trains in, and the pluggable objectives and batch sources."""
 import dataclasses
-import functools
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from symlib.architectures import MLP, MLPConfig, ResNet8, ResNet8Config
+from symlib.architectures import MLP, MLPConfig, ResNet8Config, build_model, register
 from symlib.batches import FullGraph, TensorBatches
 from symlib.data import cifar_augment
 from symlib.evaluation import evaluate, evaluate_states
@@ -24,26 +23,27 @@ def _images(n=96, seed=0, size=16):
     return torch.randn(n, 3, size, size, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
-def _members(optimizer="adamw"):
+def _members(optimizer="adamw", variant="w_asym"):
+    """Three members that differ in hyper-parameters, schedules, epochs, data order and fixed buffers (arch seed, κ)."""
     lrs = {"adamw": [3e-3, 1e-2, 5e-4], "adam": [3e-3, 1e-2, 5e-4], "sgd": [0.05, 0.2, 0.01]}[optimizer]
-    return [Member(init_seed=1, data_seed=11, arch={"arch_seed": 5, "kappa": 0.5},
+
+    def arch(arch_seed, kappa):
+        return ResNet8Config(widths=WIDTHS, variant=variant, arch_seed=arch_seed, kappa=kappa)
+
+    return [Member(init_seed=1, data_seed=11, model=arch(5, 0.5),
                    train=TrainConfig(epochs=2, batch_size=32, lr=lrs[0], weight_decay=0.05, optimizer=optimizer,
                                      label_smoothing=0.1, schedule="linear", warmup_epochs=0.5)),
-            Member(init_seed=2, data_seed=12, arch={"arch_seed": 6, "kappa": 1.0},
+            Member(init_seed=2, data_seed=12, model=arch(6, 1.0),
                    train=TrainConfig(epochs=3, batch_size=32, lr=lrs[1], weight_decay=1e-4, optimizer=optimizer,
                                      label_smoothing=0.0, schedule="cosine", warmup_epochs=1)),
-            Member(init_seed=3, data_seed=13, arch={"arch_seed": 5, "kappa": 0.25},
+            Member(init_seed=3, data_seed=13, model=arch(5, 0.25),
                    train=TrainConfig(epochs=1, batch_size=32, lr=lrs[2], weight_decay=0.01, optimizer=optimizer,
                                      label_smoothing=0.2, schedule="constant"))]
 
 
-def make_resnet(variant, member):
-    return ResNet8(ResNet8Config(widths=WIDTHS, variant=variant, **member.arch))
-
-
-def oracle(make, member, X, y, augment=None):
+def oracle(member, X, y, augment=None):
     """The plain loop the library's one loop must equal: torch.optim, F.cross_entropy, the same data order."""
-    model = build_member(make, member)
+    model = build_member(member)
     cfg = member.train
     params = [p for p in model.parameters()]
     opt = {"adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
@@ -79,24 +79,22 @@ def _close(state, model, rtol=1e-4, atol=1e-5):
                                                ("w_asym", "sgd")])
 def test_a_population_member_equals_the_torch_optim_oracle(variant, optimizer):
     """Members differ in hyper-parameters, schedules, epochs, data order *and* fixed buffers (arch seed, κ)."""
-    make = functools.partial(make_resnet, variant)
     X, y = _images()
-    members = _members(optimizer)
-    out = train(make, members, TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)
+    members = _members(optimizer, variant)
+    out = train(members, TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)
     for member, res in zip(members, out):
-        model, losses = oracle(make, member, X, y, cifar_augment)
+        model, losses = oracle(member, X, y, cifar_augment)
         assert not res["diverged"] and res["history"]["epoch"] == list(range(1, member.train.epochs + 1))
-        assert all(torch.equal(res["init"][k], v) for k, v in build_member(make, member).state_dict().items())
+        assert all(torch.equal(res["init"][k], v) for k, v in build_member(member).state_dict().items())
         _close(res["final"], model)
         assert res["history"]["train_loss"] == pytest.approx(losses, rel=1e-4)
-        alone = train(make, [member], TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)[0]
+        alone = train([member], TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)[0]
         _close(alone["final"], model)  # the vmap-free path (a population of one) too
 
 
 def test_fixed_entries_never_move_and_the_rest_trains():
-    make = functools.partial(make_resnet, "w_asym")
     X, y = _images()
-    res = train(make, _members()[:1], TensorBatches(X, y, 32), device="cpu", progress=False)[0]
+    res = train(_members()[:1], TensorBatches(X, y, 32), device="cpu", progress=False)[0]
     for name in [n[:-5] for n in res["final"] if n.endswith(".mask")]:
         mask = res["final"][f"{name}.mask"]
         assert torch.equal(res["final"][f"{name}.fixed"], res["init"][f"{name}.fixed"])
@@ -106,29 +104,29 @@ def test_fixed_entries_never_move_and_the_rest_trains():
 
 
 def test_a_diverging_member_is_flagged_and_does_not_disturb_the_others():
-    make = functools.partial(make_resnet, "sigma_asym")
     X, y = _images()
-    good = _members()[0]
+    good = _members(variant="sigma_asym")[0]
     bad = dataclasses.replace(good, init_seed=9, train=dataclasses.replace(good.train, lr=1e36, weight_decay=0.0))
-    out = train(make, [bad, good], TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)
+    out = train([bad, good], TensorBatches(X, y, 32, cifar_augment), device="cpu", progress=False)
     assert out[0]["diverged"] and out[0]["final"] is None and out[0]["history"]["diverged"] == [1.0]
-    model, _ = oracle(make, good, X, y, cifar_augment)
+    model, _ = oracle(good, X, y, cifar_augment)
     assert not out[1]["diverged"]
     _close(out[1]["final"], model)
 
 
 def test_the_loop_rejects_what_it_cannot_vectorise():
     X, y = _images(32)
-    m = _members()
-    make = functools.partial(make_resnet, "standard")
+    m = _members(variant="standard")
     with pytest.raises(ValueError, match="batch size"):
-        train(make, [m[0], dataclasses.replace(m[1], train=TrainConfig(batch_size=16))], TensorBatches(X, y, 32),
+        train([m[0], dataclasses.replace(m[1], train=TrainConfig(batch_size=16))], TensorBatches(X, y, 32),
               progress=False)
     with pytest.raises(ValueError, match="one optimizer"):
-        train(make, [m[0], _members("sgd")[1]], TensorBatches(X, y, 32), progress=False)
-    widths = iter([WIDTHS, (8, 16, 32)])
+        train([m[0], _members("sgd", "standard")[1]], TensorBatches(X, y, 32), progress=False)
     with pytest.raises(ValueError, match="module structure"):
-        train(lambda mem: ResNet8(ResNet8Config(widths=next(widths))), m[:2], TensorBatches(X, y, 32), progress=False)
+        train([m[0], dataclasses.replace(m[1], model=ResNet8Config(widths=(8, 16, 32)))], TensorBatches(X, y, 32),
+              progress=False)
+    with pytest.raises(TypeError, match="no architecture is registered for dict"):
+        train([dataclasses.replace(m[0], model={"widths": WIDTHS})], TensorBatches(X, y, 32), progress=False)
 
 
 def test_fit_trains_an_existing_model_in_place_and_records_validation():
@@ -175,8 +173,9 @@ def test_mean_squared_error_and_r2():
 class BayesianLinear(nn.Module):
     """A mean-field Gaussian linear classifier for the ELBO test: ``S`` reparameterised samples of ``W``."""
 
-    def __init__(self, d_in=5, d_out=3):
+    def __init__(self, cfg=None):
         super().__init__()
+        d_in, d_out = (cfg.d_in, cfg.d_out) if cfg is not None else (5, 3)
         self.mu = nn.Parameter(torch.randn(d_out, d_in) * 0.1)
         self.log_sigma = nn.Parameter(torch.full((d_out, d_in), -2.0))
 
@@ -190,21 +189,26 @@ def _kl(params):  # KL(N(mu, sigma²) || N(0, 1)), summed
     return (0.5 * (torch.exp(2 * log_sigma) + mu ** 2 - 1) - log_sigma).sum()
 
 
-def _bayes(member):
-    return BayesianLinear()
+@dataclasses.dataclass(frozen=True)
+class BayesianLinearConfig:
+    d_in: int = 5
+    d_out: int = 3
+
+
+register(BayesianLinearConfig)(BayesianLinear)
 
 
 def test_elbo_is_route_independent_and_computes_the_bound():
     X, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
     objective = ELBO(_kl, n_train=64, noise=lambda b: [(4, 3, 5)])
     cfg = TrainConfig(epochs=2, batch_size=16, lr=1e-2)
-    members = [Member(init_seed=s, data_seed=10 + s, train=cfg) for s in (1, 2)]
-    together = train(_bayes, members, TensorBatches(X, y, 16), objective, device="cpu", progress=False)
+    members = [Member(model=BayesianLinearConfig(), init_seed=s, data_seed=10 + s, train=cfg) for s in (1, 2)]
+    together = train(members, TensorBatches(X, y, 16), objective, device="cpu", progress=False)
     for m, r in zip(members, together):
-        alone = train(_bayes, [m], TensorBatches(X, y, 16), objective, device="cpu", progress=False)[0]
+        alone = train([m], TensorBatches(X, y, 16), objective, device="cpu", progress=False)[0]
         for k in r["final"]:
             torch.testing.assert_close(r["final"][k], alone["final"][k], rtol=1e-5, atol=1e-6)
-    model = _bayes(None)
+    model = build_model(BayesianLinearConfig())
     eps = torch.randn(4, 3, 5, generator=torch.Generator().manual_seed(0))
     params = dict(model.named_parameters())
     out = model(X, eps)
@@ -218,8 +222,9 @@ class GraphNet(nn.Module):
     """Mean aggregation + Linear + BatchNorm, a miniature of the paper's GNN layer, for the full-graph source. (No
     bias before the BatchNorm: its gradient is zero up to rounding, which Adam would amplify into noise.)"""
 
-    def __init__(self, d_in=6, d_hidden=8, classes=3):
+    def __init__(self, cfg=None, d_hidden=8, classes=3):
         super().__init__()
+        d_in = cfg.d_in if cfg is not None else 6
         self.lin = nn.Linear(d_in, d_hidden, bias=False)
         self.norm, self.head = nn.BatchNorm1d(d_hidden), nn.Linear(d_hidden, classes)
 
@@ -231,8 +236,12 @@ class GraphNet(nn.Module):
         return self.head(h)
 
 
-def _graph_net(member):
-    return GraphNet()
+@dataclasses.dataclass(frozen=True)
+class GraphNetConfig:
+    d_in: int = 6
+
+
+register(GraphNetConfig)(GraphNet)
 
 
 def test_full_graph_source_with_batchnorm_is_route_independent():
@@ -244,10 +253,10 @@ def test_full_graph_source_with_batchnorm_is_route_independent():
     mask[:25] = True
     source = FullGraph(x, edge_index, y, mask)
     cfg = TrainConfig(epochs=5, batch_size=1, lr=1e-2, optimizer="adam")
-    members = [Member(init_seed=s, data_seed=s, train=cfg) for s in (1, 2)]
-    together = train(_graph_net, members, source, device="cpu", progress=False)
+    members = [Member(model=GraphNetConfig(), init_seed=s, data_seed=s, train=cfg) for s in (1, 2)]
+    together = train(members, source, device="cpu", progress=False)
     for m, r in zip(members, together):
-        model = build_member(_graph_net, m)
+        model = build_member(m)
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         for _ in range(5):
             loss = nn.functional.cross_entropy(model(x, edge_index)[mask], y[mask])
@@ -261,12 +270,11 @@ def test_full_graph_source_with_batchnorm_is_route_independent():
 def test_train_members_gives_the_same_member_in_process_and_on_ray():
     """A member's result does not depend on where it ran: here in this process vs two Ray workers (one thread each)."""
     X, y = _images(64)
-    make = functools.partial(make_resnet, "w_asym")
-    members = [dataclasses.replace(m, arch={}) for m in _members("sgd")]
+    members = [dataclasses.replace(m, model=ResNet8Config(widths=WIDTHS, variant="w_asym")) for m in _members("sgd")]
     source = TensorBatches(X, y, 32, cifar_augment)
-    here = train_members(make, members, source, device="cpu", workers=1, progress=False)
+    here = train_members(members, source, device="cpu", workers=1, progress=False)
     done = []
-    on_ray = train_members(make, members, source, device="cpu", workers=2, progress=False,
+    on_ray = train_members(members, source, device="cpu", workers=2, progress=False,
                            on_result=lambda i, r: done.append(i))
     assert sorted(done) == [0, 1, 2]
     for a, b in zip(here, on_ray):

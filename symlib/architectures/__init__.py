@@ -1,7 +1,8 @@
 """Networks that carry their own symmetries.
 
 Every architecture here is an ``nn.Module`` built from a frozen config through
-:class:`symlib.variants.LayerFactory`, and provides
+:class:`symlib.variants.LayerFactory`, registered for that config type (:mod:`.registry`: :func:`build_model`
+builds any network from its config), and provides
 
 * ``permutation_spec()`` — a :class:`symlib.permutation.PermutationSpec` listing *every* parameter with the
   permutation (or ``None``) acting on each axis; weight matching and random symmetry transforms derive from it;
@@ -12,7 +13,8 @@ Every architecture here is an ``nn.Module`` built from a frozen config through
 leaves a standard network's function unchanged and that the spec covers every parameter. A new architecture is
 one new module here plus one line in that test's list.
 """
+from .registry import build_model, describe, register, registered
 from .mlp import MLP, MLPConfig
 from .resnet8 import ResNet8, ResNet8Config
 
-__all__ = ["MLP", "MLPConfig", "ResNet8", "ResNet8Config"]
+__all__ = ["MLP", "MLPConfig", "ResNet8", "ResNet8Config", "build_model", "describe", "register", "registered"]

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..permutation import PermutationSpec, linear_axes, norm_axes
 from ..variants import LayerFactory, check_variant
+from .registry import register
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class MLPConfig:
     """Architecture of an :class:`MLP`. ``depth`` counts linear layers (``depth − 1`` hidden layers).
 
     ``n_fix`` and ``kappa`` have one entry per linear layer and are used by the W-Asym variant only
-    (``n_fix`` = fixed entries per row); ``figlu_std`` is the std of FiGLU's ``F`` (σ-Asym only).
+    (``n_fix`` = fixed entries per row; other variants store ``n_fix = 0``, ``κ = 1``); ``figlu_std`` is the
+    absolute std of FiGLU's ``F`` (σ-Asym only).
     """
 
     in_features: int = 784
@@ -47,13 +49,19 @@ class MLPConfig:
         check_variant(self.variant)
         if self.depth < 2:
             raise ValueError(f"depth must be >= 2 linear layers, got {self.depth}")
-        if self.variant == "w_asym" and not (len(self.n_fix) == len(self.kappa) == self.depth):
+        if self.variant != "w_asym":  # no fixed entries: one config per network (the member store keys by it)
+            object.__setattr__(self, "n_fix", (0,) * self.depth)
+            object.__setattr__(self, "kappa", (1.0,) * self.depth)
+        object.__setattr__(self, "n_fix", tuple(int(n) for n in self.n_fix))
+        object.__setattr__(self, "kappa", tuple(float(k) for k in self.kappa))
+        if not (len(self.n_fix) == len(self.kappa) == self.depth):
             raise ValueError(f"n_fix {self.n_fix} and kappa {self.kappa} need one entry per linear layer "
                              f"(depth={self.depth})")
         dims = (self.in_features,) + (self.width,) * (self.depth - 1) + (self.out_features,)
         object.__setattr__(self, "dims", dims)
 
 
+@register(MLPConfig)
 class MLP(nn.Module):
     """``x (B, *) -> logits (B, out_features)``; the input is flattened first."""
 
@@ -63,8 +71,7 @@ class MLP(nn.Module):
         make = LayerFactory(cfg.variant, cfg.arch_seed)
         hidden = range(cfg.depth - 1)
         self.layers = nn.ModuleList([
-            make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i] if cfg.variant == "w_asym" else 0,
-                        kappa=cfg.kappa[i] if cfg.variant == "w_asym" else 1.0)
+            make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i], kappa=cfg.kappa[i])
             for i, (d_in, d_out) in enumerate(zip(cfg.dims[:-1], cfg.dims[1:]))])
         self.norms = nn.ModuleList([nn.LayerNorm(cfg.width) for _ in hidden]) if cfg.norm else None
         self.acts = nn.ModuleList([make.activation(f"acts.{i}", cfg.width, base=cfg.activation,

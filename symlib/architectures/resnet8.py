@@ -12,7 +12,11 @@ Variants (the paper's, with the authors' settings):
 * W-Asym: every conv fixes ``min(n_fix, C_in)`` whole input filters per output channel (``n_fix = 8``: the
   3-channel stem is entirely fixed), the head fixes ``n_fix_head = 8`` of 64 entries per row, ``F ~ N(0, κ²)``
   with ``κ = 2``: **60,634** trainable parameters, the paper's count;
-* σ-Asym: every ReLU becomes FiGLU with ``F`` of std ``figlu_gain / √C`` (paper, Appendix E.4: ``1/√d``).
+* σ-Asym: every ReLU becomes FiGLU; ``F`` of stage ``s`` (the stem counts as stage 1) has the absolute std
+  ``figlu_std[s − 1]``; the paper's choice (Appendix E.4) is ``1/√C`` for ``C`` channels (:func:`figlu_std_for`).
+
+``norm="batch"`` replaces every LayerNorm by ``BatchNorm2d`` (running statistics permuted with their channels, never
+matched on): the BatchNorm ResNets of Git Re-Basin and REPAIR, for the connectivity pipeline's statistics reset.
 
 Initialisation follows the authors' code: ``kaiming_normal_`` on the dense convs and the head of the standard
 and σ-Asym networks, PyTorch's default on the W-Asym layers (:mod:`symlib.init`).
@@ -29,15 +33,18 @@ import torch
 from torch import nn
 
 from ..init import kaiming_normal_
-from ..permutation import PermutationSpec, conv_axes, linear_axes, norm_axes
+from ..permutation import PermutationSpec, conv_axes, linear_axes
+from ..permutation import norm_axes as norm_axes_of
 from ..variants import LayerFactory, check_variant
+from .registry import register
 
 
 @dataclass(frozen=True)
 class ResNet8Config:
     """Architecture of :class:`ResNet8`. ``n_fix``: fixed input filters per output channel of every conv
     (capped at the conv's input channels); ``n_fix_head``: fixed entries per row of the head (both W-Asym
-    only); ``kappa``: std of the fixed entries; ``figlu_gain``: FiGLU's ``F`` has std ``figlu_gain/√C``."""
+    only); ``kappa``: std of the fixed entries; ``figlu_std``: absolute std of FiGLU's ``F`` per stage (σ-Asym
+    only; default ``1/√C``, the paper's); ``norm``: ``"layer"`` (``GroupNorm(1, C)``, the paper's) or ``"batch"``."""
 
     widths: tuple[int, int, int] = (16, 32, 64)
     in_channels: int = 3
@@ -46,21 +53,42 @@ class ResNet8Config:
     n_fix: int = 8
     n_fix_head: int = 8
     kappa: float = 2.0
-    figlu_gain: float = 1.0
+    figlu_std: tuple[float, float, float] = (16 ** -0.5, 32 ** -0.5, 64 ** -0.5)
+    norm: str = "layer"
     arch_seed: int = 0
 
     def __post_init__(self) -> None:
         check_variant(self.variant)
         if len(self.widths) != 3 or min(self.widths) < 1:
             raise ValueError(f"widths must be three positive channel counts, got {self.widths}")
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "figlu_std", tuple(float(s) for s in self.figlu_std))
+        if len(self.figlu_std) != 3 or min(self.figlu_std) <= 0:
+            raise ValueError(f"figlu_std must be three positive stds (one per stage), got {self.figlu_std}")
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
         if self.n_fix < 0 or self.n_fix_head < 0:
             raise ValueError(f"n_fix and n_fix_head must be >= 0, got {self.n_fix}, {self.n_fix_head}")
+
+
+NORMS = ("layer", "batch")
+
+
+def figlu_std_for(widths, gain: float = 1.0) -> tuple[float, float, float]:
+    """FiGLU stds ``gain/√C`` per stage for stage widths ``C`` (the paper's zoo convention, Appendix E.4)."""
+    return tuple(gain / w ** 0.5 for w in widths)
+
+
+def _norm(cfg: ResNet8Config, channels: int) -> nn.Module:
+    """LayerNorm over ``(C, H, W)`` with a per-channel affine (``GroupNorm(1, C)``), or ``BatchNorm2d``."""
+    return nn.GroupNorm(1, channels) if cfg.norm == "layer" else nn.BatchNorm2d(channels)
 
 
 class _Block(nn.Module):
     """One residual block ``act2(norm2(conv2(act1(norm1(conv1 x)))) + shortcut(x))``, layers named ``{prefix}.*``."""
 
-    def __init__(self, prefix: str, c_in: int, c_out: int, stride: int, cfg: ResNet8Config, make: LayerFactory) -> None:
+    def __init__(self, prefix: str, c_in: int, c_out: int, stride: int, figlu_std: float, cfg: ResNet8Config,
+                 make: LayerFactory) -> None:
         super().__init__()
 
         def conv(name: str, a: int, b: int, k: int, s: int) -> nn.Module:
@@ -68,13 +96,13 @@ class _Block(nn.Module):
                              fix="filters", kappa=cfg.kappa, bias=False)
 
         def act(name: str) -> nn.Module:
-            return make.activation(f"{prefix}.{name}", c_out, base="relu", figlu_std=cfg.figlu_gain / c_out ** 0.5)
+            return make.activation(f"{prefix}.{name}", c_out, base="relu", figlu_std=figlu_std)
 
-        self.conv1, self.norm1, self.act1 = conv("conv1", c_in, c_out, 3, stride), nn.GroupNorm(1, c_out), act("act1")
-        self.conv2, self.norm2 = conv("conv2", c_out, c_out, 3, 1), nn.GroupNorm(1, c_out)
+        self.conv1, self.norm1, self.act1 = conv("conv1", c_in, c_out, 3, stride), _norm(cfg, c_out), act("act1")
+        self.conv2, self.norm2 = conv("conv2", c_out, c_out, 3, 1), _norm(cfg, c_out)
         self.has_shortcut = stride != 1 or c_in != c_out
         if self.has_shortcut:
-            self.shortcut, self.shortcut_norm = conv("shortcut", c_in, c_out, 1, stride), nn.GroupNorm(1, c_out)
+            self.shortcut, self.shortcut_norm = conv("shortcut", c_in, c_out, 1, stride), _norm(cfg, c_out)
         self.act2 = act("act2")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,6 +111,7 @@ class _Block(nn.Module):
         return self.act2(y + skip)
 
 
+@register(ResNet8Config)
 class ResNet8(nn.Module):
     """``x (B, in_channels, H, W) -> logits (B, num_classes)`` for any ``H, W >= 4`` (CIFAR-10: 32×32; our
     ``small`` zoo: 16×16)."""
@@ -94,11 +123,11 @@ class ResNet8(nn.Module):
         w1, w2, w3 = cfg.widths
         self.stem = make.conv("stem", cfg.in_channels, w1, 3, padding=1, n_fix=min(cfg.n_fix, cfg.in_channels),
                               fix="filters", kappa=cfg.kappa, bias=False)
-        self.stem_norm = nn.GroupNorm(1, w1)
-        self.stem_act = make.activation("stem_act", w1, base="relu", figlu_std=cfg.figlu_gain / w1 ** 0.5)
-        self.stage1 = _Block("stage1", w1, w1, 1, cfg, make)
-        self.stage2 = _Block("stage2", w1, w2, 2, cfg, make)
-        self.stage3 = _Block("stage3", w2, w3, 2, cfg, make)
+        self.stem_norm = _norm(cfg, w1)
+        self.stem_act = make.activation("stem_act", w1, base="relu", figlu_std=cfg.figlu_std[0])
+        self.stage1 = _Block("stage1", w1, w1, 1, cfg.figlu_std[0], cfg, make)
+        self.stage2 = _Block("stage2", w1, w2, 2, cfg.figlu_std[1], cfg, make)
+        self.stage3 = _Block("stage3", w2, w3, 2, cfg.figlu_std[2], cfg, make)
         self.head = make.linear("head", w3, cfg.num_classes, n_fix=cfg.n_fix_head, kappa=cfg.kappa)
         kaiming_normal_(self)  # dense layers only: the authors' `_weights_init`
 
@@ -109,6 +138,11 @@ class ResNet8(nn.Module):
 
     def permutation_spec(self) -> PermutationSpec:
         """One permutation per residual stream (``S1, S2, S3``) and per block interior (``H1, H2, H3``)."""
+        stats = self.cfg.norm == "batch"  # BatchNorm's running statistics are permuted with their channels
+
+        def norm_axes(name: str, p: str) -> dict:
+            return norm_axes_of(name, p, running_stats=stats)
+
         parts = [conv_axes("stem", "S1", None), norm_axes("stem_norm", "S1")]
         for s, block in enumerate((self.stage1, self.stage2, self.stage3), start=1):
             stream_in, stream, hidden = f"S{max(s - 1, 1)}", f"S{s}", f"H{s}"

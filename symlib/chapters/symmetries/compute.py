@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ... import params
-from ...architectures.mlp import MLP, MLPConfig
+from ...architectures import MLPConfig, build_model
 from ...data import load_mnist
 from ...layers import FiGLU, WAsymConv2d, WAsymLinear, distinct_row_mask
 from ...seeding import derive_seed, seeded
@@ -39,7 +39,7 @@ from ...theory.dag import computation_dag, count_automorphisms, mlp_masks
 from ...theory.equivariance import (circulant_F, diagonal_equivariances, elementwise_numpy, figlu_equivariances,
                                     permutation_equivariances, symmetrised_F, zero_column_F)
 from ...theory.transforms import compare, permute_hidden, rescale_hidden
-from ...training import TrainConfig, fit, tensor_batches
+from ...training import fit, tensor_batches, train_config
 
 __all__ = ["FAMILIES", "LABELS", "NAME", "PRESETS", "VARIANTS", "check", "configure"]
 
@@ -49,7 +49,7 @@ VARIANTS = ("standard", "w_asym", "sigma_asym")
 LABELS = {"standard": "Standard", "w_asym": "W-Asym", "sigma_asym": "σ-Asym"}
 FAMILIES = {"mlp": "MLP (LayerNorm + GELU)", "relu_mlp": "MLP (ReLU, no norm)"}
 
-_PAPER = dict(width=512, depth=4, n_fix=[64, 64, 64, 256], kappa=[1.0, 1.0, 0.5, 0.25], figlu_scale=1.0,
+_PAPER = dict(width=512, depth=4, n_fix=[64, 64, 64, 256], kappa=[1.0, 1.0, 0.5, 0.25], figlu_gain=1.0,
               train_size=54000, epochs=25, batch_size=64, lr=1e-3, weight_decay=0.03, n_eval=1000, n_trials=10,
               kappa_grid=[0.01, 0.03, 0.1, 0.3, 1.0, 2.0, 4.0], figlu_grid=[0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
               equivariance_dim=5, n_equivariance_inputs=64, n_diagonal_random=200)
@@ -82,15 +82,16 @@ def configure(given: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- models
 
-def build(cfg: Mapping[str, Any], family: str, variant: str, arch_seed: int, kappa=None, figlu_scale=None) -> nn.Module:
+def model_config(cfg: Mapping[str, Any], family: str, variant: str, arch_seed: int, kappa=None,
+                 figlu_gain=None) -> MLPConfig:
     """The book's MLP (``family="mlp"``: LayerNorm + GELU) or the plain ReLU MLP (``"relu_mlp"``); FiGLU's ``F`` has
-    std ``figlu_scale / √width`` (this chapter's sweep variable)."""
+    std ``figlu_gain / √width`` (this chapter's sweep variable, derived from the width here)."""
     kappa = list(cfg["kappa"]) if kappa is None else list(kappa)
-    figlu_scale = cfg["figlu_scale"] if figlu_scale is None else figlu_scale
+    figlu_gain = cfg["figlu_gain"] if figlu_gain is None else figlu_gain
     plain = family == "relu_mlp"
-    return MLP(MLPConfig(width=cfg["width"], depth=cfg["depth"], variant=variant, n_fix=tuple(cfg["n_fix"]),
-                         kappa=tuple(kappa), figlu_std=figlu_scale / math.sqrt(cfg["width"]), arch_seed=arch_seed,
-                         activation="relu" if plain else "gelu", norm=not plain))
+    return MLPConfig(width=cfg["width"], depth=cfg["depth"], variant=variant, n_fix=tuple(cfg["n_fix"]),
+                     kappa=tuple(kappa), figlu_std=figlu_gain / math.sqrt(cfg["width"]), arch_seed=arch_seed,
+                     activation="relu" if plain else "gelu", norm=not plain)
 
 
 def _compare(model: nn.Module, other: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, float]:
@@ -107,12 +108,12 @@ def _transform(name: str, model: nn.Module, seed: int) -> nn.Module:
 
 def function_change_rows(cfg, x, y, train_ds) -> list[dict]:
     seed, rows = cfg["seed"], []
-    tc = TrainConfig(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
-                     weight_decay=cfg["weight_decay"], optimizer="adamw")
+    tc = train_config(cfg, optimizer="adamw")
     for family in FAMILIES:
         for variant in VARIANTS:
             arch_seed = derive_seed(seed, NAME, family, variant, "arch")
-            model = seeded(lambda: build(cfg, family, variant, arch_seed), derive_seed(seed, NAME, family, variant, "init"))
+            model = seeded(lambda: build_model(model_config(cfg, family, variant, arch_seed)),
+                           derive_seed(seed, NAME, family, variant, "init"))
             for state in ("random init", "trained"):
                 hist = None
                 if state == "trained":
@@ -135,11 +136,11 @@ def function_change_rows(cfg, x, y, train_ds) -> list[dict]:
 def _sweep(cfg, x, y, variant: str, grid, key: str) -> dict:
     seed, out = cfg["seed"], {"grid": [float(v) for v in grid], "mean": [], "std": [], "changes": []}
 
-    def measure(kappa=None, figlu_scale=None, var=variant, tag=""):
+    def measure(kappa=None, figlu_gain=None, var=variant, tag=""):
         ch = []
         for k in range(cfg["n_trials"]):
             arch = derive_seed(seed, NAME, "sweep", key, var, tag, k)
-            model = seeded(lambda: build(cfg, "mlp", var, arch, kappa=kappa, figlu_scale=figlu_scale),
+            model = seeded(lambda: build_model(model_config(cfg, "mlp", var, arch, kappa=kappa, figlu_gain=figlu_gain)),
                             derive_seed(seed, NAME, "sweep_init", key, var, tag, k)).double()
             ch.append(_compare(model, permute_hidden(model, derive_seed(seed, NAME, "sweep_perm", key, var, tag, k)),
                                x, y)[0])
@@ -162,9 +163,9 @@ def automorphism_rows(seed: int) -> list[dict]:
     dr = lambda r, c, k, tag: distinct_row_mask(r, c, k, derive_seed(seed, NAME, "dag", tag))  # noqa: E731
     dup = dr(5, 6, 2, "dup")
     dup[1] = dup[0]
-    small_std = MLP(MLPConfig(in_features=5, width=4, depth=3, out_features=2, variant="standard"))
-    small_w = MLP(MLPConfig(in_features=8, width=6, depth=3, out_features=3, variant="w_asym", n_fix=(2, 2, 2),
-                            kappa=(1.0, 1.0, 1.0), arch_seed=derive_seed(seed, NAME, "dag", "mlp")))
+    small_std = build_model(MLPConfig(in_features=5, width=4, depth=3, out_features=2, variant="standard"))
+    small_w = build_model(MLPConfig(in_features=8, width=6, depth=3, out_features=3, variant="w_asym", n_fix=(2, 2, 2),
+                                    kappa=(1.0, 1.0, 1.0), arch_seed=derive_seed(seed, NAME, "dag", "mlp")))
     cases = [
         ("Standard 3-4-4-2", [ones(4, 3), ones(4, 4), ones(2, 4)], math.factorial(4) ** 2, "n1!·n2!"),
         ("Standard 2-3-5-1", [ones(3, 2), ones(5, 3), ones(1, 5)], math.factorial(3) * math.factorial(5), "n1!·n2!"),
@@ -246,7 +247,7 @@ def run(cfg: Mapping[str, Any], device: str = "cpu") -> dict[str, Any]:
         return {
             "function_change": function_change_rows(cfg, x, y, train_ds),
             "kappa_sweep": _sweep(cfg, x, y, "w_asym", cfg["kappa_grid"], "kappa"),
-            "figlu_sweep": _sweep(cfg, x, y, "sigma_asym", cfg["figlu_grid"], "figlu_scale"),
+            "figlu_sweep": _sweep(cfg, x, y, "sigma_asym", cfg["figlu_grid"], "figlu_gain"),
             "automorphisms": automorphism_rows(seed),
             "equivariances": equivariance_rows(cfg),
             "masks": mask_examples(seed),
