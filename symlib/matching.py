@@ -5,7 +5,7 @@
   ``linear_sum_assignment``), with seeded restarts;
 * :func:`activation_matching` (Ainsworth et al. 2023, Section 3.1; Bürgin et al. 2026 use the Pearson correlation
   of post-activations): the units of each permutation matched by the similarity of their activations at the
-  architecture's *activation sites*.
+  architecture's *activation sites*, on tensors or a graph; the similarity matrices come back on the result.
 
 Both return a :class:`Matching` with ``perms`` such that ``apply_permutation(spec, perms, state_b)`` is aligned to
 ``state_a``, the objective reached and its gain over the identity.
@@ -22,6 +22,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
+from .batches import FullGraph
 from .permutation import Perms, PermutationSpec, State, _permute
 from .seeding import numpy_rng
 
@@ -41,12 +42,19 @@ class Matching:
     ``restart_objectives``: the objective reached by each restart, in restart order (one entry for
     activation matching).
 
+    ``similarity[p]`` (activation matching only; empty for weight matching): the matrix ``S_p`` that was
+    matched, ``float64 (n_a, n_b)`` on the CPU, ``S_p[i, j]`` = similarity of unit ``i`` of model a and unit
+    ``j`` of model b at ``p``'s site; ``similarity_kind`` says which (``"correlation"``: Pearson correlation over
+    samples; ``"inner_product"``: mean over samples of ``a_i b_j``). Unit ``i``'s matched similarity is
+    ``S_p[i, perms[p][i]]``; under the identity it is ``S_p[i, i]``.
     """
 
     perms: dict[str, torch.Tensor]
     objective: float
     identity_objective: float
     restart_objectives: list[float] = field(default_factory=list)
+    similarity: dict[str, torch.Tensor] = field(default_factory=dict)
+    similarity_kind: str | None = None
 
     @property
     def gain(self) -> float:
@@ -74,10 +82,14 @@ class Matching:
 
 def matching_objective(spec: PermutationSpec, state_a: State, state_b: State,
                        perms: Mapping[str, torch.Tensor]) -> float:
-    """``Σ_{name in spec} <θ_a[name], π(θ_b)[name]>`` in float64: the objective weight matching maximises
-    (Ainsworth et al. 2023, Eq. 2, written as a sum of Frobenius inner products over the spec's tensors)."""
+    """``Σ_{name in spec, not a statistic} <θ_a[name], π(θ_b)[name]>`` in float64: the objective weight matching
+    maximises (Ainsworth et al. 2023, Eq. 2, written as a sum of Frobenius inner products over the spec's tensors).
+    ``spec.statistics`` (BatchNorm's running statistics) are left out: they are permuted with their channels but
+    are not parameters."""
     total = torch.zeros((), dtype=torch.float64)
     for name, axes in spec.axes.items():
+        if name in spec.statistics:
+            continue
         a = state_a[name].detach().to(torch.float64)
         b = _permute(state_b[name].detach().to(torch.float64), axes, perms)
         total += (a * b).sum()
@@ -94,6 +106,7 @@ class _WeightMatcher:
     """Prepared tensors of one ``(spec, state_a, state_b)`` for coordinate ascent (shared by all restarts)."""
 
     def __init__(self, spec: PermutationSpec, state_a: State, state_b: State) -> None:
+        spec = spec.parameters_only()  # statistics are permuted with their channels, never matched on
         self.spec = spec
         self.sizes = spec.sizes(state_a)
         if spec.sizes(state_b) != self.sizes:
@@ -176,8 +189,10 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
                     rtol: float = 1e-12, _cache: bool = True) -> Matching:
     """Git Re-Basin weight matching (Ainsworth et al. 2023, Section 3.2 and Algorithm 1).
 
-    Finds permutations ``π`` maximising ``Σ_{tensors in spec} <θ_a, π(θ_b)>`` (:func:`matching_objective`)
-    by coordinate ascent: visit the permutations in a seeded random order, and for each solve the linear
+    Finds permutations ``π`` maximising ``Σ_{tensors in spec} <θ_a, π(θ_b)>`` (:func:`matching_objective`;
+    the spec's ``statistics``, BatchNorm's running statistics, are not in the sum, so listing them changes
+    neither the permutations found nor the objective; ``apply_permutation`` still permutes them) by coordinate
+    ascent: visit the permutations in a seeded random order, and for each solve the linear
     assignment problem ``max_P <C, P>`` (``scipy.optimize.linear_sum_assignment``) with
 
         C (n, n) = Σ_{(w, k) using P}  A_k  B_kᵀ,   A_k (n, m_k) = w_a with axis k moved first, flattened,
@@ -224,6 +239,9 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
         raise ValueError(f"init must be 'identity' or 'random', got {init!r}")
     if n_restarts < 1:
         raise ValueError(f"n_restarts must be >= 1, got {n_restarts}")
+    sizes = spec.sizes(state_a)  # every permutation, also one acting on statistics only (left at the identity)
+    if spec.sizes(state_b) != sizes:
+        raise ValueError("state_a and state_b have different widths")
     matcher = _WeightMatcher(spec, state_a, state_b)
     best: Perms | None = None
     best_obj = -math.inf
@@ -240,7 +258,8 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
             best, best_obj = perms, obj
     assert best is not None
     ident = {p: torch.arange(n) for p, n in matcher.sizes.items()}
-    return Matching(perms={p: best[p] for p in matcher.names}, objective=best_obj,
+    perms = {p: best[p] if p in matcher.sizes else torch.arange(n) for p, n in sorted(sizes.items())}
+    return Matching(perms=perms, objective=best_obj,
                     identity_objective=matching_objective(spec, state_a, state_b, ident),
                     restart_objectives=objectives)
 
@@ -291,12 +310,20 @@ class _Moments:
         return (corr * torch.outer(ok_a, ok_b)).clamp(-1.0, 1.0)
 
 
-def _batches(x) -> Iterator[torch.Tensor]:
+def _inputs(x, batch_size: int | None) -> Iterator[tuple[torch.Tensor, ...]]:
+    """The positional inputs of each forward pass (see :func:`activation_matching` for the accepted ``x``)."""
+    if isinstance(x, FullGraph):
+        yield x.x, x.edge_index
+        return
+    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(t, torch.Tensor) for t in x):
+        x = x[0]  # (X, y) tensors: the inputs X
     if isinstance(x, torch.Tensor):
-        yield x
+        step = batch_size or max(len(x), 1)
+        for i in range(0, len(x), step):
+            yield (x[i:i + step],)
         return
     for batch in x:
-        yield batch[0] if isinstance(batch, (tuple, list)) else batch
+        yield (batch[0] if isinstance(batch, (tuple, list)) else batch,)
 
 
 def _units_last(out: torch.Tensor, site: str) -> torch.Tensor:
@@ -316,7 +343,8 @@ def _device_of(model: nn.Module) -> torch.device | None:
 
 
 def activation_matching(model_a: nn.Module, model_b: nn.Module, sites: Mapping[str, str], x, *,
-                        similarity: Literal["correlation", "inner_product"] = "correlation") -> Matching:
+                        similarity: Literal["correlation", "inner_product"] = "correlation",
+                        batch_size: int | None = None) -> Matching:
     """Activation matching (Ainsworth et al. 2023, Section 3.1): match units by the similarity of their activations.
 
     ``sites[p]`` is the qualified name of a submodule (``model.get_submodule(sites[p])``) whose forward
@@ -325,9 +353,17 @@ def activation_matching(model_a: nn.Module, model_b: nn.Module, sites: Mapping[s
     (post-activations) of a hidden layer, or the output of a residual block for the stream's permutation.
     Every site must run exactly once per forward pass (give each layer its own activation module).
 
-    ``x``: an input batch ``(B, ...)``, or an iterable of batches (a ``DataLoader``; of a tuple, the first
-    element is the input). Both models run on each batch in eval mode under ``torch.no_grad``; their training
-    flags are restored and the forward hooks removed afterwards, also on error.
+    ``x``, the data (every input's activations count as samples):
+
+    * an input tensor ``X (N, ...)``, or ``(X, y)`` tensors (``y`` unused): ``model(X[i:i + batch_size])`` per
+      slice (``batch_size=None``: all of ``X`` in one pass);
+    * a :class:`~symlib.batches.FullGraph`: one pass ``model(graph.x, graph.edge_index)``, the activations of
+      **all** ``N`` nodes are the samples (not only ``graph.mask``'s: on a transductive graph every node's
+      representation is computed by the same units, and the mask only chooses which labels the loss reads);
+    * an iterable of batches (a ``DataLoader``; of a tuple or list, the first element is the input).
+
+    Both models run on each batch in eval mode under ``torch.no_grad``; their training flags are restored and
+    the forward hooks removed afterwards, also on error.
 
     ``similarity``: ``"correlation"`` — Pearson correlation over samples, ``S (C, C)``, ``S[i, j] =
     corr(a_i, b_j)`` (as Ainsworth et al. 2023 and Bürgin et al. 2026 use on post-activations); a unit of
@@ -338,7 +374,8 @@ def activation_matching(model_a: nn.Module, model_b: nn.Module, sites: Mapping[s
     ``(i, j)``, so ``apply_permutation(spec, perms, model_b.state_dict())`` aligns ``b`` to ``a``.
 
     Returns a :class:`Matching` with ``objective = Σ_p Σ_i S_p[i, perms[p][i]]``, ``identity_objective =
-    Σ_p trace S_p``, ``restart_objectives = [objective]``.
+    Σ_p trace S_p``, ``restart_objectives = [objective]``, ``similarity = {p: S_p}`` (float64 ``(C, C)``, rows:
+    model a's units, columns: model b's) and ``similarity_kind = similarity``.
     """
     if similarity not in ("correlation", "inner_product"):
         raise ValueError(f"similarity must be 'correlation' or 'inner_product', got {similarity!r}")
@@ -362,12 +399,12 @@ def activation_matching(model_a: nn.Module, model_b: nn.Module, sites: Mapping[s
         model_b.eval()
         dev_a, dev_b = _device_of(model_a), _device_of(model_b)
         with torch.no_grad():
-            for batch in _batches(x):
+            for inputs in _inputs(x, batch_size):
                 acts = []
                 for model, dev, sink in ((model_a, dev_a, sinks[0]), (model_b, dev_b, sinks[1])):
                     for v in sink.values():
                         v.clear()
-                    model(batch if dev is None else batch.to(dev))
+                    model(*(inputs if dev is None else (t.to(dev) for t in inputs)))
                     acts.append({p: list(v) for p, v in sink.items()})
                 for p in names:
                     calls = (len(acts[0][p]), len(acts[1][p]))
@@ -385,14 +422,16 @@ def activation_matching(model_a: nn.Module, model_b: nn.Module, sites: Mapping[s
         model_a.train(modes[0])
         model_b.train(modes[1])
     perms: Perms = {}
+    matrices: dict[str, torch.Tensor] = {}
     objective = identity_objective = 0.0
     for p in names:
         if moments[p].n == 0:
             raise ValueError("x holds no samples")
-        s = moments[p].similarity(similarity).numpy()
+        matrices[p] = moments[p].similarity(similarity)
+        s = matrices[p].numpy()
         rows, cols = linear_sum_assignment(s, maximize=True)
         perms[p] = torch.from_numpy(cols[np.argsort(rows)].astype(np.int64))
         objective += float(s[rows, cols].sum())
         identity_objective += float(np.trace(s))
     return Matching(perms=perms, objective=objective, identity_objective=identity_objective,
-                    restart_objectives=[objective])
+                    restart_objectives=[objective], similarity=matrices, similarity_kind=similarity)

@@ -14,6 +14,10 @@ one table:
     )
     spec.check_covers(model)   # every parameter is listed, nothing else is
 
+BatchNorm's running statistics (``norm_axes(..., running_stats=True)``) are listed too, so that
+:func:`apply_permutation` permutes them with their channels, and are recorded in ``spec.statistics``: weight
+matching ignores them (they are not parameters; Git Re-Basin matches parameters only).
+
 Convention: a permutation ``p`` is a ``LongTensor`` of length ``n`` and permuting axis ``k`` of ``w`` gives
 ``w.index_select(k, p)``, i.e. unit ``i`` of the result is unit ``p[i]`` of the original.
 """
@@ -32,8 +36,8 @@ State = Mapping[str, torch.Tensor]
 Perms = dict[str, torch.Tensor]
 Axes = tuple[str | None, ...]
 
-__all__ = ["PermutationSpec", "linear_axes", "conv_axes", "norm_axes", "apply_permutation", "random_permutation",
-           "identity_permutation"]
+__all__ = ["PermutationSpec", "SpecPart", "linear_axes", "conv_axes", "norm_axes", "apply_permutation",
+           "random_permutation", "identity_permutation"]
 
 
 # --------------------------------------------------------------------------- specs
@@ -57,18 +61,29 @@ def conv_axes(name: str, out: str | None, inp: str | None, bias: bool = False) -
     return axes
 
 
-def norm_axes(name: str, p: str | None, bias: bool = True, running_stats: bool = False) -> dict[str, Axes]:
+class SpecPart(dict):
+    """A part-dict ``name -> axes`` (compares equal to the plain dict) that also names which of its entries are
+    statistics (buffers permuted with their channels but never matched on): :meth:`PermutationSpec.merge`
+    collects them into ``PermutationSpec.statistics``."""
+
+    def __init__(self, axes: Mapping[str, Axes], statistics: Iterable[str] = ()) -> None:
+        super().__init__(axes)
+        self.statistics = frozenset(statistics)
+
+
+def norm_axes(name: str, p: str | None, bias: bool = True, running_stats: bool = False) -> SpecPart:
     """Axes of a per-channel affine norm ``name`` (LayerNorm over features, ``GroupNorm(1, C)``, BatchNorm):
     ``weight (C,)`` and ``bias (C,)`` → ``(p,)``. ``running_stats=True`` adds BatchNorm's buffers
-    ``running_mean``/``running_var (C,)``, which :func:`apply_permutation` must permute too (the scalar
-    ``num_batches_tracked`` is not listed; it is copied as it is)."""
+    ``running_mean``/``running_var (C,)``, which :func:`apply_permutation` must permute too, and marks them as
+    *statistics* (``.statistics``; weight matching skips them). The scalar ``num_batches_tracked`` is not
+    listed; it is copied as it is."""
     axes: dict[str, Axes] = {f"{name}.weight": (p,)}
     if bias:
         axes[f"{name}.bias"] = (p,)
-    if running_stats:
-        axes[f"{name}.running_mean"] = (p,)
-        axes[f"{name}.running_var"] = (p,)
-    return axes
+    stats = (f"{name}.running_mean", f"{name}.running_var") if running_stats else ()
+    for s in stats:
+        axes[s] = (p,)
+    return SpecPart(axes, stats)
 
 
 @dataclass(frozen=True)
@@ -77,24 +92,46 @@ class PermutationSpec:
 
     A tensor with no permuted axis (e.g. the logit layer's bias) may be listed with all-``None`` axes; it is
     then copied by :func:`apply_permutation` and counted (as a constant) in the matching objective.
+
+    ``statistics``: the entries that are statistics of the data rather than parameters (BatchNorm's
+    ``running_mean``/``running_var``): :func:`apply_permutation` permutes them like every entry, while weight
+    matching (:func:`symlib.matching.weight_matching`, :func:`symlib.matching.matching_objective`) leaves them
+    out of its objective. Each must be an entry of ``axes``.
     """
 
     axes: Mapping[str, Axes]
+    statistics: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statistics", frozenset(self.statistics))
+        unknown = sorted(self.statistics - set(self.axes))
+        if unknown:
+            raise ValueError(f"statistics that are not entries of the spec: {unknown}")
 
     @classmethod
-    def merge(cls, *parts: Mapping[str, Iterable[str | None]]) -> "PermutationSpec":
-        """One spec from part-dicts such as :func:`linear_axes`/:func:`conv_axes`/:func:`norm_axes` return.
+    def merge(cls, *parts: "Mapping[str, Iterable[str | None]] | PermutationSpec") -> "PermutationSpec":
+        """One spec from part-dicts such as :func:`linear_axes`/:func:`conv_axes`/:func:`norm_axes` return, or
+        from other specs. The statistics of every part (``SpecPart.statistics``, ``PermutationSpec.statistics``)
+        are kept; a plain dict has none.
 
         A tensor may appear in several parts only with identical axes; a conflict raises ``ValueError``.
         """
         axes: dict[str, Axes] = {}
+        statistics: set[str] = set()
         for part in parts:
-            for name, ax in part.items():
+            statistics |= getattr(part, "statistics", frozenset())
+            for name, ax in (part.axes if isinstance(part, PermutationSpec) else part).items():
                 ax = tuple(ax)
                 if name in axes and axes[name] != ax:
                     raise ValueError(f"tensor {name!r} is listed twice with different axes: {axes[name]} and {ax}")
                 axes[name] = ax
-        return cls(axes)
+        return cls(axes, frozenset(statistics))
+
+    def parameters_only(self) -> "PermutationSpec":
+        """The spec without its statistics (the entries weight matching uses), in the same order."""
+        if not self.statistics:
+            return self
+        return PermutationSpec({n: ax for n, ax in self.axes.items() if n not in self.statistics})
 
     def check_covers(self, model_or_state: nn.Module | State | Iterable[str]) -> None:
         """Raise ``ValueError`` unless the spec lists exactly the given parameters.

@@ -438,3 +438,194 @@ def test_correlation_treats_constant_units_as_uncorrelated():
             model.fcs[0].bias[0] = 1.0
     m = activation_matching(model_a, model_b, {"P0": "acts.0"}, torch.randn(64, 4))
     assert math.isfinite(m.objective) and math.isfinite(m.identity_objective)
+
+
+# --------------------------------------------------------------------------- statistics: permuted, never matched
+
+def conv_spec_without_statistics() -> PermutationSpec:
+    """CONV_SPEC without BatchNorm's running statistics."""
+    return PermutationSpec.merge(
+        conv_axes("stem", "S", None, bias=True),
+        *[part for i in range(2) for part in (conv_axes(f"blocks.{i}.conv1", f"H{i}", "S", bias=True),
+                                              norm_axes(f"blocks.{i}.bn", f"H{i}"),
+                                              conv_axes(f"blocks.{i}.conv2", "S", f"H{i}", bias=True))],
+        linear_axes("head", None, "S"),
+    )
+
+
+def _loud_statistics(seed: int) -> dict:
+    """A ResConv state whose running statistics are large, so they would dominate an objective that counted them."""
+    state = res_conv(seed).state_dict()
+    g = torch.Generator().manual_seed(seed)
+    for i in range(2):
+        state[f"blocks.{i}.bn.running_mean"] = torch.randn(10, generator=g) * 30
+        state[f"blocks.{i}.bn.running_var"] = torch.rand(10, generator=g) * 900 + 1
+    return state
+
+
+def test_norm_axes_marks_running_statistics_and_merge_keeps_them():
+    stats = {f"blocks.{i}.bn.{s}" for i in range(2) for s in ("running_mean", "running_var")}
+    assert CONV_SPEC.statistics == stats
+    assert norm_axes("n", "A").statistics == frozenset()
+    assert norm_axes("n", "A", running_stats=True).statistics == {"n.running_mean", "n.running_var"}
+    merged = PermutationSpec.merge(CONV_SPEC, linear_axes("extra", "S", None))  # a spec as a part keeps them
+    assert merged.statistics == stats and "extra.weight" in merged.axes
+    assert PermutationSpec.merge(CONV_SPEC.axes).statistics == frozenset()  # a plain dict has none
+    plain = CONV_SPEC.parameters_only()
+    assert plain.axes == conv_spec_without_statistics().axes and plain.statistics == frozenset()
+    assert list(plain.axes) == [n for n in CONV_SPEC.axes if n not in stats]  # order kept
+    no_stats = conv_spec_without_statistics()
+    assert no_stats.parameters_only() is no_stats
+    with pytest.raises(ValueError, match="nowhere"):
+        PermutationSpec({"w": ("A",)}, frozenset({"nowhere"}))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_statistics_change_neither_the_matching_nor_the_objective(seed):
+    a, b = _loud_statistics(10 + seed), _loud_statistics(20 + seed)
+    plain = conv_spec_without_statistics()
+    for kw in (dict(), dict(init="random", n_restarts=2)):
+        with_stats = weight_matching(CONV_SPEC, a, b, seed=seed, **kw)
+        without = weight_matching(plain, a, b, seed=seed, **kw)
+        assert all(torch.equal(with_stats.perms[p], without.perms[p]) for p in without.perms)
+        assert with_stats.perms.keys() == without.perms.keys()
+        assert with_stats.restart_objectives == without.restart_objectives
+        assert with_stats.identity_objective == without.identity_objective
+        assert matching_objective(CONV_SPEC, a, b, with_stats.perms) == matching_objective(plain, a, b, without.perms)
+    # control: the same entries *not* marked as statistics enter the objective (the old behaviour)
+    unmarked = PermutationSpec(CONV_SPEC.axes)
+    ident = identity_permutation(CONV_SPEC, a)
+    assert abs(matching_objective(unmarked, a, b, ident) - matching_objective(CONV_SPEC, a, b, ident)) > 100
+
+
+def test_apply_permutation_still_permutes_the_statistics():
+    model_a = res_conv(0)
+    a = _loud_statistics(0)
+    a = {k: (v.abs() + 0.5 if k.endswith("running_var") else v) for k, v in a.items()}
+    model_a.load_state_dict(a)
+    planted = random_permutation(CONV_SPEC, a, seed=5)
+    b = apply_permutation(CONV_SPEC, planted, a)
+    for i in range(2):
+        for s in ("running_mean", "running_var"):
+            name = f"blocks.{i}.bn.{s}"
+            assert torch.equal(b[name], a[name][planted[f"H{i}"]])
+    x = torch.randn(4, 3, 6, 6)
+    with torch.no_grad():  # eval mode: the permuted statistics make it the same function
+        assert (model_a(x) - _load(res_conv(1), b)(x)).abs().max().item() < 1e-4
+    m = weight_matching(CONV_SPEC, a, b, seed=0)
+    assert all(torch.equal(m.perms[p], _inverse(planted[p])) for p in planted)
+    aligned = apply_permutation(CONV_SPEC, m.perms, b)
+    assert all(torch.equal(aligned[n], a[n]) for n in a)  # statistics included
+
+
+# --------------------------------------------------------------------------- activation matching: similarity, data
+
+@pytest.mark.parametrize("similarity", ["correlation", "inner_product"])
+def test_activation_matching_returns_its_similarity_matrices(similarity):
+    torch.manual_seed(3)
+    model_a, model_b = MLP((6, 10, 7, 2)), MLP((6, 10, 7, 2))
+    x = torch.randn(200, 6)
+    sites = {"P0": "acts.0", "P1": "acts.1"}
+    m = activation_matching(model_a, model_b, sites, x, similarity=similarity)
+    assert m.similarity_kind == similarity and set(m.similarity) == {"P0", "P1"}
+    with torch.no_grad():
+        acts = [(torch.relu(model.fcs[0](x)).double(),) for model in (model_a, model_b)]
+        acts = [(h0, torch.relu(model.fcs[1](h0.float())).double()) for (h0,), model in zip(acts, (model_a, model_b))]
+    for k, p in enumerate(("P0", "P1")):
+        s = m.similarity[p]
+        ha, hb = acts[0][k], acts[1][k]
+        assert s.dtype == torch.float64 and s.shape == (ha.shape[1], hb.shape[1])
+        if similarity == "inner_product":
+            expected = ha.T @ hb / len(x)
+        else:
+            expected = torch.corrcoef(torch.cat([ha, hb], 1).T)[:ha.shape[1], ha.shape[1]:]
+            expected = torch.nan_to_num(expected)  # dead units: correlation 0
+        assert torch.allclose(s, expected, atol=1e-5)
+    assert m.objective == pytest.approx(sum(float(m.similarity[p][torch.arange(len(q)), q].sum())
+                                            for p, q in m.perms.items()), rel=1e-12)
+    assert m.identity_objective == pytest.approx(sum(float(s.trace()) for s in m.similarity.values()), rel=1e-12)
+    assert weight_matching(mlp_spec_for(3), model_a.state_dict(), model_b.state_dict()).similarity == {}
+
+
+def test_activation_matching_accepts_x_y_tensors_in_batches():
+    torch.manual_seed(0)
+    model_a = MLP((8, 16, 3))
+    spec = mlp_spec_for(2)
+    planted = random_permutation(spec, model_a.state_dict(), seed=4)
+    model_b = _load(MLP((8, 16, 3)), apply_permutation(spec, planted, model_a.state_dict()))
+    x, y = torch.randn(130, 8), torch.randint(0, 3, (130,))
+    whole = activation_matching(model_a, model_b, {"P0": "acts.0"}, x)
+    for data, kw in (((x, y), {}), ((x, y), dict(batch_size=50)), (x, dict(batch_size=7))):
+        m = activation_matching(model_a, model_b, {"P0": "acts.0"}, data, **kw)
+        assert torch.equal(m.perms["P0"], _inverse(planted["P0"]))
+        assert torch.allclose(m.similarity["P0"], whole.similarity["P0"], atol=1e-10)
+
+
+def _mean_aggregate(x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+    """``x_i + mean_{j → i} x_j`` (mean over in-neighbours, root added): ``A_mean x + x``."""
+    src, dst = edge_index
+    total = torch.zeros_like(x).index_add_(0, dst, x[src])
+    deg = torch.bincount(dst, minlength=len(x)).clamp_min(1).to(x.dtype)
+    return x + total / deg[:, None]
+
+
+class TinyGNN(nn.Module):
+    """Two message-passing layers ``h = relu(lin(A_mean h + h))`` and a linear readout; ``forward(x, edge_index)``."""
+
+    def __init__(self, d_in=5, hidden=(12, 9), d_out=3):
+        super().__init__()
+        dims = (d_in, *hidden)
+        self.lins = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.acts = nn.ModuleList(nn.ReLU() for _ in hidden)
+        self.out = nn.Linear(dims[-1], d_out)
+
+    def forward(self, x, edge_index):
+        for lin, act in zip(self.lins, self.acts):
+            x = act(lin(_mean_aggregate(x, edge_index)))
+        return self.out(x)
+
+    def permutation_spec(self) -> PermutationSpec:
+        return PermutationSpec.merge(linear_axes("lins.0", "P0", None), linear_axes("lins.1", "P1", "P0"),
+                                     linear_axes("out", None, "P1"))
+
+    def activation_sites(self) -> dict[str, str]:
+        return {"P0": "acts.0", "P1": "acts.1"}
+
+
+def _graph(n=40, e=120, d=5, seed=0):
+    from symlib.batches import FullGraph
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g)
+    edge_index = torch.randint(0, n, (2, e), generator=g)
+    y = torch.randint(0, 3, (n,), generator=g)
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[: n // 4] = True
+    return FullGraph(x, edge_index, y, mask)
+
+
+@pytest.mark.parametrize("similarity", ["correlation", "inner_product"])
+def test_activation_matching_on_a_graph_recovers_a_planted_permutation(similarity):
+    torch.manual_seed(0)
+    model_a = TinyGNN()
+    spec = model_a.permutation_spec()
+    spec.check_covers(model_a)
+    a = model_a.state_dict()
+    planted = random_permutation(spec, a, seed=7)
+    assert all((p != torch.arange(len(p))).sum() > len(p) // 2 for p in planted.values())
+    model_b = _load(TinyGNN(), apply_permutation(spec, planted, a))
+    graph = _graph()
+    with torch.no_grad():
+        assert (model_a(graph.x, graph.edge_index) - model_b(graph.x, graph.edge_index)).abs().max() < 1e-5
+    m = activation_matching(model_a, model_b, model_a.activation_sites(), graph, similarity=similarity)
+    assert all(torch.equal(m.perms[p], _inverse(planted[p])) for p in planted)
+    aligned = apply_permutation(spec, m.perms, model_b.state_dict())
+    assert all(torch.equal(aligned[n], a[n]) for n in a)
+    # the samples are all N nodes (not only the mask's)
+    with torch.no_grad():
+        h_a = torch.relu(model_a.lins[0](_mean_aggregate(graph.x, graph.edge_index))).double()
+        h_b = torch.relu(model_b.lins[0](_mean_aggregate(graph.x, graph.edge_index))).double()
+    if similarity == "inner_product":
+        assert torch.allclose(m.similarity["P0"], h_a.T @ h_b / len(graph.x), atol=1e-6)
+    else:
+        c = torch.nan_to_num(torch.corrcoef(torch.cat([h_a, h_b], 1).T)[:12, 12:])
+        assert torch.allclose(m.similarity["P0"], c, atol=1e-6)

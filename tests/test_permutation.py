@@ -103,3 +103,52 @@ def test_weight_matching_recovers_planted_permutation_at_paper_size():
     aligned = apply_permutation(spec, found.perms, b)
     assert all(torch.equal(aligned[n], a[n]) for n in a)
     assert dt < 5.0, f"weight matching took {dt:.1f} s"
+
+
+# --------------------------------------------------------------------------- BatchNorm statistics (ResNet8, norm="batch")
+
+def _batchnorm_resnet8(seed: int):
+    """A small ResNet8 with BatchNorm whose running statistics are non-trivial (a few train-mode forward passes)."""
+    from symlib.architectures import ResNet8, ResNet8Config
+    torch.manual_seed(seed)
+    model = ResNet8(ResNet8Config(widths=(6, 8, 10), norm="batch"))
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 0.5
+    with torch.no_grad():
+        model.train()
+        for _ in range(3):
+            model(torch.randn(8, 3, 8, 8) * 3 + 1)
+    return model.eval()
+
+
+def test_resnet8_batchnorm_spec_marks_statistics_and_they_are_not_matched():
+    model = _batchnorm_resnet8(0)
+    spec = model.permutation_spec()
+    spec.check_covers(model)
+    buffers = {n for n, _ in model.named_buffers() if n.endswith(("running_mean", "running_var"))}
+    assert buffers and spec.statistics == buffers
+    assert not set(spec.parameters_only().axes) & buffers
+    a = model.state_dict()
+    # a planted permutation: recovered, the statistics permuted with their channels, the same function
+    planted = random_permutation(spec, a, seed=3)
+    b = apply_permutation(spec, planted, a)
+    name = "stage1.norm1"
+    assert torch.equal(b[f"{name}.running_mean"], a[f"{name}.running_mean"][planted["H1"]])
+    x = torch.randn(4, 3, 8, 8)
+    other = _batchnorm_resnet8(1)
+    with torch.no_grad():
+        y_a = model(x)
+        other.load_state_dict(b)
+        assert (other(x) - y_a).abs().max().item() < 1e-4
+    found = weight_matching(spec, a, b, seed=0)
+    aligned = apply_permutation(spec, found.perms, b)
+    assert all(torch.equal(aligned[n], a[n]) for n in a)
+    # an unrelated network: listing the statistics changes neither the permutations nor the objectives
+    c = _batchnorm_resnet8(2).state_dict()
+    for kw in (dict(seed=0), dict(seed=1, init="random", n_restarts=2)):
+        with_stats = weight_matching(spec, a, c, **kw)
+        without = weight_matching(spec.parameters_only(), a, c, **kw)
+        assert all(torch.equal(with_stats.perms[p], without.perms[p]) for p in without.perms)
+        assert with_stats.restart_objectives == without.restart_objectives
+        assert with_stats.identity_objective == without.identity_objective
