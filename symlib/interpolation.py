@@ -1,11 +1,15 @@
 """Linear interpolation between two trained networks, and loss barriers.
 
-The curve is ``L((1 − α) θ_a + α θ_b)`` on evaluation data. Floating-point
-parameters are interpolated. Buffers are handled explicitly: architecture
-buffers (W-Asym masks and constants, FiGLU's ``F``) and non-float buffers
-(e.g. ``num_batches_tracked``) must be identical in both models — they define
-the architecture, so two models that differ there cannot be interpolated — and
-other float buffers (running statistics) are interpolated like parameters.
+The curve is ``L((1 − α) θ_a + α θ_b)`` on evaluation data (``(X, y)`` tensors or a
+:class:`~symlib.batches.FullGraph`). Floating-point parameters are interpolated. Buffers are handled explicitly:
+architecture buffers (W-Asym masks and constants, FiGLU's ``F``) and other non-float buffers must be identical
+in both models — they define the architecture, so two models that differ there cannot be interpolated — except
+BatchNorm's counter ``num_batches_tracked``, which is not architecture: the interpolated point takes the counter of
+the nearer endpoint (``a`` for ``α ≤ ½``). Other float buffers (running statistics) are interpolated like
+parameters; since the statistics of an interpolated network are not the interpolated statistics, the curve can
+instead **re-estimate** them at every point (``reset_data``: :func:`symlib.batchnorm.reset_statistics`, passes over
+training data in train mode without gradients), as Lim et al. do for their GNN and every BatchNorm connectivity
+study since REPAIR (Jordan et al. 2023).
 """
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .evaluation import evaluate_states
+from .batchnorm import has_batchnorm, reset_statistics
+from .evaluation import Data, evaluate_states
 from .layers import fixed_buffer_names
 
 
@@ -28,7 +33,9 @@ def interpolate_state(model: nn.Module, state_a: Mapping[str, torch.Tensor], sta
     out = {}
     for name, wa in state_a.items():
         wb = state_b[name]
-        if name in fixed or not torch.is_floating_point(wa):
+        if name.endswith("num_batches_tracked") and name not in fixed:
+            out[name] = wa if alpha <= 0.5 else wb
+        elif name in fixed or not torch.is_floating_point(wa):
             if not torch.equal(wa, wb):
                 raise ValueError(f"{name!r} must be identical in both models (it is a fixed architecture buffer "
                                  f"or an integer buffer); interpolating different architectures is undefined")
@@ -40,27 +47,32 @@ def interpolate_state(model: nn.Module, state_a: Mapping[str, torch.Tensor], sta
 
 def interpolation_curves(model: nn.Module,
                          pairs: Sequence[tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor]]],
-                         alphas: Sequence[float], X: torch.Tensor, y: torch.Tensor, *,
-                         label_smoothing: Sequence[float] | None = None, device: str = "auto",
+                         alphas: Sequence[float], data: Data, *, label_smoothing: Sequence[float] | None = None,
+                         metrics: Sequence[str] = ("acc",), reset_data: Data | None = None, device: str = "auto",
                          states_at_once: int = 256) -> list[dict[str, list[float]]]:
-    """``L((1 − α) θ_a + α θ_b)`` and the accuracy along it, for many pairs ``(θ_a, θ_b)`` of ``model``'s structure.
+    """``L((1 − α) θ_a + α θ_b)`` and metrics along it, for many pairs ``(θ_a, θ_b)`` of ``model``'s structure.
 
-    Returns per pair ``{"alpha": [...], "loss": [...], "acc": [...]}`` (mean cross-entropy in nats, with pair
-    ``k``'s ``label_smoothing[k]``, default 0; accuracy in [0, 1]) on ``(X (N, ...), y (N,))``. States go to
-    :func:`symlib.evaluation.evaluate_states` (vectorised on a GPU) at most ``states_at_once`` at a time, so memory
-    stays bounded for large zoos. ``model`` is only a template (its weights are unused).
+    Returns per pair ``{"alpha": [...], "loss": [...], <metric>: [...]}`` (mean cross-entropy in nats, with pair
+    ``k``'s ``label_smoothing[k]``, default 0; ``metrics`` from :mod:`symlib.metrics`, accuracy in [0, 1]) on
+    ``data``. With ``reset_data`` (training data) a model with BatchNorm gets its running statistics re-estimated at
+    every α, endpoints included, before it is measured; without BatchNorm ``reset_data`` changes nothing. States go
+    to :func:`symlib.evaluation.evaluate_states` (vectorised on a GPU) at most ``states_at_once`` at a time, so
+    memory stays bounded for large zoos. ``model`` is only a template (its weights are unused).
     """
     smoothing = list(label_smoothing) if label_smoothing is not None else [0.0] * len(pairs)
     per_call = max(1, states_at_once // max(1, len(alphas)))
+    reset = reset_data is not None and has_batchnorm(model)
     curves: list[dict[str, list[float]]] = []
     for c0 in range(0, len(pairs), per_call):
         group = pairs[c0:c0 + per_call]
         states = [interpolate_state(model, a, b, float(t)) for a, b in group for t in alphas]
-        res = evaluate_states(model, states, (X, y), device=device,
+        if reset:
+            states = reset_statistics(model, states, reset_data, device=device)
+        res = evaluate_states(model, states, data, device=device, metrics=metrics,
                               hyper={"label_smoothing": [v for v in smoothing[c0:c0 + per_call] for _ in alphas]})
         for j in range(len(group)):
             part = slice(j * len(alphas), (j + 1) * len(alphas))
-            curves.append({"alpha": [float(a) for a in alphas], "loss": res["loss"][part], "acc": res["acc"][part]})
+            curves.append({"alpha": [float(a) for a in alphas], **{k: v[part] for k, v in res.items()}})
     return curves
 
 

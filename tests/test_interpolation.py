@@ -40,7 +40,7 @@ def test_barrier_of_a_model_with_itself_is_zero():
     a, _ = _pair()
     X, y = torch.randn(200, 20), torch.randint(0, 4, (200,))
     s = a.state_dict()
-    (c,) = interpolation_curves(a, [(s, s)], np.linspace(0, 1, 25), X, y, device="cpu")
+    (c,) = interpolation_curves(a, [(s, s)], np.linspace(0, 1, 25), (X, y), device="cpu")
     assert midpoint_barrier(c["alpha"], c["loss"]) == pytest.approx(0.0, abs=1e-6)
     assert max_barrier(c["alpha"], c["loss"]) == pytest.approx(0.0, abs=1e-6)
 
@@ -52,7 +52,7 @@ def test_endpoints_equal_the_models_own_losses(variant):
     ea, eb = evaluate(a, X, y, device="cpu"), evaluate(b, X, y, device="cpu")
     sa = {k: v.clone() for k, v in a.state_dict().items()}
     sb = {k: v.clone() for k, v in b.state_dict().items()}
-    (c,) = interpolation_curves(a, [(sa, sb)], np.linspace(0, 1, 25), X, y, device="cpu")
+    (c,) = interpolation_curves(a, [(sa, sb)], np.linspace(0, 1, 25), (X, y), device="cpu")
     assert len(c["alpha"]) == len(c["loss"]) == len(c["acc"]) == 25 and c["alpha"][0] == 0 and c["alpha"][-1] == 1
     assert c["loss"][0] == pytest.approx(ea["loss"], abs=1e-6)
     assert c["loss"][-1] == pytest.approx(eb["loss"], abs=1e-6)
@@ -76,9 +76,12 @@ def test_integer_buffers_are_not_interpolated():
     bn_b.running_mean += 2.0
     s = interpolate_state(bn_a, bn_a.state_dict(), bn_b.state_dict(), 0.5)
     assert torch.allclose(s["running_mean"], torch.ones(3))  # float running stats are interpolated
-    bn_b.num_batches_tracked += 3
-    with pytest.raises(ValueError, match="num_batches_tracked"):
-        interpolate_state(bn_a, bn_a.state_dict(), bn_b.state_dict(), 0.5)
+    bn_b.num_batches_tracked += 3  # BatchNorm's counter is no architecture: the nearer endpoint's
+    assert interpolate_state(bn_a, bn_a.state_dict(), bn_b.state_dict(), 0.5)["num_batches_tracked"] == 0
+    assert interpolate_state(bn_a, bn_a.state_dict(), bn_b.state_dict(), 0.51)["num_batches_tracked"] == 3
+    other_a, other_b = ({**bn.state_dict(), "steps": torch.tensor(k)} for k, bn in ((1, bn_a), (2, bn_b)))
+    with pytest.raises(ValueError, match="'steps' must be identical"):  # any other integer buffer must agree
+        interpolate_state(bn_a, other_a, other_b, 0.5)
 
 
 def test_barrier_definitions():
@@ -152,8 +155,8 @@ def test_many_curves_at_once_equal_one_curve_at_a_time(variant):
     pairs = [(states[0], states[1]), (states[1], states[2]), (states[2], states[0])]
     alphas = np.linspace(0, 1, 7)
     template = _mlp(variant)
-    grouped = interpolation_curves(template, pairs, alphas, X, y, device="cpu", states_at_once=10)  # groups of 1 pair
-    at_once = interpolation_curves(template, pairs, alphas, X, y, device="cpu", states_at_once=1000)
+    grouped = interpolation_curves(template, pairs, alphas, (X, y), device="cpu", states_at_once=10)  # groups of 1 pair
+    at_once = interpolation_curves(template, pairs, alphas, (X, y), device="cpu", states_at_once=1000)
     assert len(grouped) == len(at_once) == 3
     for (sa, sb), curve, whole in zip(pairs, grouped, at_once):
         assert curve["alpha"] == pytest.approx(list(alphas), abs=0)
@@ -162,7 +165,7 @@ def test_many_curves_at_once_equal_one_curve_at_a_time(variant):
         assert curve["acc"] == pytest.approx(ref_acc, abs=1e-12)
         assert whole["loss"] == pytest.approx(curve["loss"], rel=1e-5)
         assert whole["acc"] == pytest.approx(curve["acc"], abs=1e-12)
-    smoothed = interpolation_curves(template, pairs[:1], alphas, X, y, label_smoothing=[0.2], device="cpu")[0]
+    smoothed = interpolation_curves(template, pairs[:1], alphas, (X, y), label_smoothing=[0.2], device="cpu")[0]
     model = _mlp(variant)
     for alpha, loss in zip(alphas, smoothed["loss"]):  # each pair's label smoothing enters its loss as torch defines it
         model.load_state_dict(interpolate_state(model, *pairs[0], float(alpha)))

@@ -17,6 +17,7 @@ The zoo is never trained here: a missing zoo stops with the command that builds 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, Mapping
 
@@ -24,11 +25,11 @@ import numpy as np
 import torch
 
 from ... import params
-from ...architectures.resnet8 import ResNet8, ResNet8Config
+from ...architectures import ResNet8Config, build_model
 from ...interpolation import interpolation_curves, midpoint_barrier
 from ...layers import trainable_entries, trainable_parameters
 from ...seeding import derive_seed
-from ...training import Member, TrainConfig, tensor_batches, train_members
+from ...training import Member, tensor_batches, train_config, train_members
 from ...variants import VARIANTS
 from ...zoo import RECIPES, Zoo, augment, check_quality
 
@@ -93,7 +94,7 @@ def distances_and_barriers(cfg: Mapping[str, Any], zoo: Zoo, device: str) -> lis
         pairs = [(2 * k, 2 * k + 1) for k in range(cfg["n_pairs"])
                  if not (records[2 * k]["diverged"] or records[2 * k + 1]["diverged"])]
         weights = [(zoo.weights(v, a)[1], zoo.weights(v, b)[1]) for a, b in pairs]
-        curves = interpolation_curves(model, weights, alphas, test.X, test.y, device=device)
+        curves = interpolation_curves(model, weights, alphas, (test.X, test.y), device=device)
         for (a, b), (sa, sb), c in zip(pairs, weights, curves):
             dist = float(torch.linalg.vector_norm(trainable_entries(sa, model) - trainable_entries(sb, model)))
             rows.append({"variant": v, "a": a, "b": b, "distance": dist, "n_trainable": n_trainable,
@@ -102,38 +103,32 @@ def distances_and_barriers(cfg: Mapping[str, Any], zoo: Zoo, device: str) -> lis
     return rows
 
 
-def grid_model(widths: tuple[int, ...], arch_seed: int, member: Member) -> ResNet8:
-    """A Figure-6 network: the zoo's ResNet with the member's variant, ``n_fix`` and ``κ`` (``member.arch``)."""
-    return ResNet8(ResNet8Config(widths=widths, arch_seed=arch_seed, n_fix_head=8, **member.arch))
-
-
 def training_speed(cfg: Mapping[str, Any], zoo: Zoo, device: str) -> dict:
     """Figure 6: one recipe (AdamW, triangular schedule as in the zoo), the standard ResNet and a grid of
     (``n_fix``, ``κ``); per run the training accuracy per epoch and the first epoch at the threshold."""
     rec = zoo.recipe
     train_ds, _, _ = zoo.data()
-    recipe = TrainConfig(epochs=cfg["grid_epochs"], batch_size=rec["batch_size"], lr=cfg["grid_lr"],
-                         weight_decay=cfg["grid_weight_decay"], optimizer="adamw", schedule="linear",
-                         warmup_epochs=min(rec["peak_epoch"], cfg["grid_epochs"] / 2),
-                         label_smoothing=cfg["grid_label_smoothing"])
+    recipe = train_config(cfg, prefix="grid_", batch_size=rec["batch_size"], optimizer="adamw", schedule="linear",
+                          warmup_epochs=min(rec["peak_epoch"], cfg["grid_epochs"] / 2))
     seed = cfg["seed"]
-    common = dict(init_seed=derive_seed(seed, NAME, "grid init"), data_seed=derive_seed(seed, NAME, "grid data"),
-                  train=recipe)
-    members = [Member(**common, arch={"variant": "standard"})] + [
-        Member(**common, arch={"variant": "w_asym", "n_fix": n, "kappa": k})
-        for n in cfg["grid_n_fix"] for k in cfg["grid_kappas"]]
-    make = functools.partial(grid_model, tuple(rec["widths"]), derive_seed(seed, NAME, "grid arch"))
+    arch = ResNet8Config(widths=tuple(rec["widths"]), arch_seed=derive_seed(seed, NAME, "grid arch"), n_fix_head=8)
+    models = [arch] + [dataclasses.replace(arch, variant="w_asym", n_fix=n, kappa=k)
+                       for n in cfg["grid_n_fix"] for k in cfg["grid_kappas"]]
+    members = [Member(model=m, train=recipe, init_seed=derive_seed(seed, NAME, "grid init"),
+                      data_seed=derive_seed(seed, NAME, "grid data")) for m in models]
     source = tensor_batches(train_ds.X, train_ds.y, recipe,
                             functools.partial(augment, translate=rec["translate"], cutout=rec["cutout"]))
-    out = train_members(make, members, source, device=device, desc="Figure 6: standard + W-Asym grid")
+    out = train_members(members, source, device=device, desc="Figure 6: standard + W-Asym grid")
     thr = threshold(cfg, out[0]["history"]["train_acc"][-1])
     rows = []
     for m, r in zip(members, out):
         acc = r["history"]["train_acc"]
         hit = [e for e, a in zip(r["history"]["epoch"], acc) if a >= thr]
-        model = make(m)
+        model = build_model(m.model)
         fixed = sum(int((~mod.mask).sum()) for mod in model.modules() if hasattr(mod, "mask"))
-        rows.append({"variant": m.arch["variant"], "n_fix": m.arch.get("n_fix", 0), "kappa": m.arch.get("kappa", 0.0),
+        w_asym = m.model.variant == "w_asym"
+        rows.append({"variant": m.model.variant, "n_fix": m.model.n_fix if w_asym else 0,
+                     "kappa": m.model.kappa if w_asym else 0.0,
                      "fixed_entries": fixed, "train_acc": acc, "diverged": r["diverged"],
                      "epochs_to_threshold": hit[0] if hit else None})
     return {"threshold": thr, "runs": rows}

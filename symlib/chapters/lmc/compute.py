@@ -16,21 +16,16 @@ epochs and 97.3 % after 6, hence 6). ``ci``: a smoke test.
 """
 from __future__ import annotations
 
-import functools
-import time
 from typing import Any, Mapping
 
 import numpy as np
 
 from ... import params
-from ...architectures.mlp import MLP, MLPConfig
+from ...architectures import MLPConfig
+from ...connectivity import IDENTITY, Pair, WeightMatching, connect
 from ...data import load_mnist, train_val_split
-from ...evaluation import evaluate_states
-from ...interpolation import interpolation_curves, max_barrier, midpoint_barrier
-from ...matching import weight_matching
-from ...permutation import apply_permutation
 from ...seeding import derive_seed
-from ...training import Member, TrainConfig, tensor_batches, train_members
+from ...training import Member, tensor_batches, train_config
 
 __all__ = ["NAME", "PRESETS", "arms", "check", "configure"]
 
@@ -81,64 +76,42 @@ def arms(cfg: Mapping[str, Any]) -> list[tuple[str, str, float]]:
 
 
 def mlp_config(cfg: Mapping[str, Any], variant: str, figlu_std: float, arch_seed: int) -> MLPConfig:
+    """The architecture of one pair of an arm (both members share it: same masks and ``F``)."""
     return MLPConfig(width=cfg["width"], depth=cfg["depth"], variant=variant, n_fix=tuple(cfg["n_fix"]),
                      kappa=tuple(cfg["kappa"]), figlu_std=figlu_std, arch_seed=arch_seed)
 
 
-def build_model(cfg: Mapping[str, Any], member: Member) -> MLP:
-    """A pair member's MLP: its variant, FiGLU scale and architecture seed come with ``member.arch``."""
-    return MLP(mlp_config(cfg, member.arch["variant"], member.arch["figlu_std"], member.arch["arch_seed"]))
+def pairs(cfg: Mapping[str, Any], arm: str, variant: str, figlu_std: float) -> list[Pair]:
+    """The ``n_pairs`` pairs of one arm: per pair one architecture seed, per member its init and data-order seeds,
+    per pair the weight-matching seed."""
+    seed, tc = cfg["seed"], train_config(cfg, optimizer="adamw")
 
+    def member(k: int, m: int) -> Member:
+        return Member(model=mlp_config(cfg, variant, figlu_std, derive_seed(seed, NAME, "arch", arm, k)), train=tc,
+                      init_seed=derive_seed(seed, NAME, "init", arm, k, m),
+                      data_seed=derive_seed(seed, NAME, "data_order", arm, k, m))
 
-def train_config(cfg: Mapping[str, Any]) -> TrainConfig:
-    return TrainConfig(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
-                       weight_decay=cfg["weight_decay"], optimizer="adamw")
+    return [Pair(member(k, 0), member(k, 1), seed=derive_seed(seed, NAME, "match", k)) for k in range(cfg["n_pairs"])]
 
 
 def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> dict[str, Any]:
-    """Train all pairs and measure all interpolation curves. Returns the JSON-able result."""
+    """Train all pairs and measure all interpolation curves (:func:`symlib.connectivity.connect`, one call per arm:
+    the standard arm's pairs also after Git Re-Basin weight matching). Returns the JSON-able result."""
     seed = cfg["seed"]
     train_ds, val_ds = train_val_split(load_mnist("train"), cfg["val_fraction"], seed)
     train_ds = train_ds.subset(cfg["train_size"], seed)
     test_ds = load_mnist("test").subset(cfg["test_size"], seed)
-    alphas = np.linspace(0.0, 1.0, cfg["n_alpha"])
-    tc = train_config(cfg)
-    static = {k: cfg[k] for k in ("width", "depth", "n_fix", "kappa")}
+    source = tensor_batches(train_ds.X, train_ds.y, train_config(cfg))
     models, curves = [], []
     for arm, variant, std in arms(cfg):
-        members = [Member(init_seed=derive_seed(seed, NAME, "init", arm, k, m),
-                          data_seed=derive_seed(seed, NAME, "data_order", arm, k, m), train=tc,
-                          arch={"variant": variant, "figlu_std": std,
-                                "arch_seed": derive_seed(seed, NAME, "arch", arm, k)})
-                   for k in range(cfg["n_pairs"]) for m in (0, 1)]
-        t0 = time.perf_counter()
-        res = train_members(functools.partial(build_model, static), members, tensor_batches(train_ds.X, train_ds.y, tc),
-                            device=device, val=(val_ds.X, val_ds.y), progress=progress, desc=f"lmc: {arm} networks")
-        if any(r["final"] is None for r in res):
-            raise RuntimeError(f"{arm}: a network diverged (non-finite loss) at lr {cfg['lr']}")
-        template = build_model(static, members[0])
-        test = evaluate_states(template, [r["final"] for r in res], (test_ds.X, test_ds.y), device=device)
-        per_network_s = (time.perf_counter() - t0) / len(res)
-        for j, (mem, r) in enumerate(zip(members, res)):
-            models.append({"arm": arm, "variant": variant, "figlu_std": std, "pair": j // 2, "member": j % 2,
-                           "test_loss": test["loss"][j], "test_acc": test["acc"][j], "train_time_s": per_network_s,
-                           "history": r["history"]})
-        for k in range(cfg["n_pairs"]):
-            a, b = res[2 * k]["final"], res[2 * k + 1]["final"]
-            template = build_model(static, members[2 * k])
-            jobs = [(arm, b, {})]
-            if arm == "standard":
-                t1 = time.perf_counter()
-                match = weight_matching(template.permutation_spec(), a, b, seed=derive_seed(seed, NAME, "match", k))
-                info = {"matching_time_s": time.perf_counter() - t1, "identity_fraction": match.identity_fraction,
-                        "matching_gain": match.gain, "matching_relative_gain": match.relative_gain}
-                jobs.append(("git_rebasin", apply_permutation(template.permutation_spec(), match.perms, b), info))
-            endpoints = [test["loss"][2 * k], test["loss"][2 * k + 1]]
-            for method, state_b, info in jobs:
-                c = interpolation_curves(template, [(a, state_b)], alphas, test_ds.X, test_ds.y, device=device)[0]
-                curves.append({"method": method, "pair": k, **c, "endpoint_losses": endpoints,
-                               "barrier_mid": midpoint_barrier(c["alpha"], c["loss"]),
-                               "barrier_max": max_barrier(c["alpha"], c["loss"]), **info})
+        aligners = {arm: IDENTITY, **({"git_rebasin": WeightMatching()} if arm == "standard" else {})}
+        out = connect(pairs(cfg, arm, variant, std), source, (test_ds.X, test_ds.y), np.linspace(0, 1, cfg["n_alpha"]),
+                      aligners, val=(val_ds.X, val_ds.y), device=device, progress=progress,
+                      desc=f"lmc: {arm} networks")
+        models += [{"arm": arm, "variant": variant, "figlu_std": std, "pair": m["pair"], "member": m["member"],
+                    "test_loss": m["loss"], "test_acc": m["acc"], "train_time_s": m["train_time_s"],
+                    "history": m["history"]} for m in out["members"]]
+        curves += out["curves"]
     return {"models": models, "curves": curves,
             "data": {"train": len(train_ds), "val": len(val_ds), "test": len(test_ds)}}
 

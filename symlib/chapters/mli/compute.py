@@ -50,7 +50,7 @@ def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
     for variant in VARIANTS:
         ok = [r for r in records[variant] if not r["diverged"]]
         pairs = [zoo.weights(variant, r["member"]) for r in ok]  # (init, final) per member
-        res = interpolation_curves(zoo.model(variant), pairs, alphas, eval_ds.X, eval_ds.y,
+        res = interpolation_curves(zoo.model(variant), pairs, alphas, (eval_ds.X, eval_ds.y),
                                    label_smoothing=[r["label_smoothing"] for r in ok], device=device)
         for r, c in zip(ok, res):
             curves.append({"variant": variant, "member": r["member"], "alpha": c["alpha"], "loss": c["loss"],
