@@ -8,13 +8,18 @@ import pandas as pd
 import seaborn as sns
 
 from ...claims import Assessment, Claim
-from ...formatting import integer, listing, sci, sig
+from ... import ledger
+from ...claims import by_key
+from ...formatting import integer, listing, number, sci, sig
 from ...plotting import new_figure
+from ...theory import counting
 from ...theory.teacher_student import TEACHER_W
 
-__all__ = ["CLAIMS", "PARAMETERS", "checks_table", "counts_frame", "counts_table", "crossover_frame",
-           "crossover_verdict", "figure_counts", "figure_paths", "figure_ratio", "figure_students",
-           "figure_trajectories", "regimes_table", "saddle_regimes", "students_frame", "students_table"]
+__all__ = ["CLAIMS", "PARAMETERS", "cancelling_pair_text", "checks_table", "claim_text", "counts_frame",
+           "counts_summary", "counts_table", "counts_text", "crossover_frame", "crossover_text", "crossover_verdict",
+           "enumeration_table", "figure_counts", "figure_paths", "figure_ratio", "figure_students",
+           "figure_trajectories", "labelling_text", "path_segments_text", "path_text", "regimes_table",
+           "saddle_regimes", "students_frame", "students_summary", "students_table", "students_text"]
 
 #: The notebook's parameters in words, with their units (the chapter's parameter table).
 PARAMETERS = {
@@ -224,6 +229,149 @@ def figure_students(record: Mapping[str, Any]):
     return fig
 
 
+# ------------------------------------------------------------------------------------------------- prose
+# The numbers the chapter's sentences quote, formatted here (tested in tests/test_reports.py), so the notebook only
+# displays them: each ``*_text`` returns Markdown.
+
+def labelling_text(labels) -> str:
+    """One labelling of the student neurons as :func:`symlib.theory.counting.enumerate_T` gives it, for reading:
+    ``k > 0`` copies teacher neuron ``k`` (``w*k``), ``0`` is reading A's zero neuron (``a = 0``, free ``w``) and
+    ``−b`` is zero block ``b`` (``Zb``): ``(1, 0, -1) -> "w*1 0 Z1"``."""
+    return " ".join(f"w*{l}" if l > 0 else ("0" if l == 0 else f"Z{-l}") for l in labels)
+
+
+def enumeration_table(r_star: int = 1, m: int = 3) -> pd.DataFrame:
+    """Every global-minimum subspace of width ``m`` for a teacher of width ``r_star``, as the brute force lists
+    them under reading A and reading B side by side (:func:`labelling_text`; the shorter column padded with
+    blanks)."""
+    columns = {"reading A (0 = a=0, free w)": [labelling_text(l) for l in counting.enumerate_T(r_star, m, "A")],
+               "reading B (Zb = zero block b)": [labelling_text(l) for l in counting.enumerate_T(r_star, m, "B")]}
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()}).fillna("")
+
+
+def counts_summary(record: Mapping[str, Any]) -> dict[str, int]:
+    """How many of the record's checks agree: grid points where the closed forms of ``G``, ``T_A`` and ``T_B`` all
+    equal the brute-force enumeration (``grid_agree`` of ``grid``), and raw enumerations where ``T_A`` and ``T_B``
+    equal the canonicalised raw labellings (``raw_agree`` of ``raw``)."""
+    res = record["result"]
+    grid = sum(r["G"] == r["G_brute"] and r["T_A"] == r["T_A_brute"] and r["T_B"] == r["T_B_brute"]
+               for r in res["counts_check"])
+    raw = sum(r["T_A"] == r["T_A_raw"] and r["T_B"] == r["T_B_raw"] for r in res["raw_check"])
+    return {"grid_agree": int(grid), "grid": len(res["counts_check"]), "raw_agree": int(raw),
+            "raw": len(res["raw_check"])}
+
+
+def counts_text(record: Mapping[str, Any]) -> str:
+    """§1's closing sentences: how many grid points and raw enumerations agree (:func:`counts_summary`), and where
+    the two readings of ``T`` part (``T(1, 3)`` and the authors' ``T(4, 6)``)."""
+    c = counts_summary(record)
+    return f"""
+{c['grid_agree']} of {c['grid']} grid points agree for $G$, $T_A$ and $T_B$, as do {c['raw_agree']} of {c['raw']} raw
+enumerations and every hand-checked case (`cp.check` stops the chapter if any does not: that would be a bug in the
+counting code). The readings agree for $h\\le 1$ and part from $h=2$ on ($T_A(1,3) = {integer(counting.T_A(1, 3))}$,
+$T_B(1,3) = {integer(counting.T_B(1, 3))}$; for the authors' $r^*=4$ with two spare neurons, {integer(counting.T_A(4, 6))}
+against {integer(counting.T_B(4, 6))}).
+"""
+
+
+def cancelling_pair_text(record: Mapping[str, Any]) -> str:
+    """§2's measurement: the cancelling pair added to the authors' teacher, its loss, and its distance to the nearest
+    subspace of each reading of ``T`` (reading A's is far, reading B's is zero)."""
+    b = record["result"]["b_demo"]
+    r_star, m = len(TEACHER_W), len(b["a"])
+
+    def vector(k: int) -> str:
+        return f"$({', '.join(number(x, 2) for x in b['W'][k])})$"
+    return f"""
+The cancelling pair: incoming vectors {vector(m - 2)} and {vector(m - 1)}, output weights {number(b['a'][m - 2], 2, signed=True)} and
+{number(b['a'][m - 1], 2, signed=True)}; the loss there is {sci(b['loss'])}.
+
+* nearest reading-A subspace (of {integer(counting.T_A(r_star, m))}): `{b['labels_A']}`, at distance {number(b['distance_A'], 4)};
+* nearest reading-B subspace (of {integer(counting.T_B(r_star, m))}): `{b['labels_B']}`, at distance {sci(b['distance_B'])}.
+
+The point has loss {sci(b['loss'])} yet sits {number(b['distance_A'], 2)} away (in parameter space) from every
+reading-A subspace.
+"""
+
+
+def crossover_text(record: Mapping[str, Any]) -> str:
+    """§3's numbers: how many times the saddle subspaces outnumber the minimum subspaces at ``h = 0`` for the
+    second-largest ``r*`` plotted (10 in the presets), where that ratio drops below 1 under each reading, and where it
+    does for the largest ``r*`` (20)."""
+    cross = record["result"]["crossover"]
+    rs = sorted(cross, key=int)
+    r, last = (rs[-2], rs[-1]) if len(rs) > 1 else (rs[-1], None)
+    ratio = float(counting.saddle_to_minimum_ratio(int(r), int(r), "B"))
+    tail = f", and for $r^*={last}$ at\n$h = {cross[last]['B']}$" if last else ""
+    return f"""
+For $r^* = {r}$ there are {number(ratio, 1)} times more
+symmetry-induced critical subspaces than global-minimum subspaces at $h=0$; the ratio drops below 1 at
+$h = {cross[r]['B']}$ (reading B; $h = {cross[r]['A']}$ with reading A){tail}.
+"""
+
+
+def path_segments_text(record: Mapping[str, Any], n: int = 7) -> str:
+    """The first ``n`` segments of the transfer path (one transposition's seven), named."""
+    labels = record["result"]["path"]["labels"]
+    return "The path's segments: " + "; ".join(labels[:n]) + (" …" if len(labels) > n else "")
+
+
+def claim_text(record: Mapping[str, Any], key: str) -> str:
+    """The verdict of the chapter's claim ``key`` in words (:func:`symlib.ledger.sentence`, as the ledger says it)."""
+    return ledger.sentence(by_key(CLAIMS)[key], record)
+
+
+def path_text(record: Mapping[str, Any]) -> str:
+    """§4's result: the straight line's barrier against the transfer path's largest loss, and the claim's verdict."""
+    p = record["result"]["path"]
+    return f"""
+Along the straight line the loss rises to {number(p['linear_barrier'])} (the outputs of the teacher are of order
+1–10); along the transfer path — {len(p['labels'])} segments, {integer(len(p['losses']))} points — the largest loss is
+{sci(p['max_loss'])}, floating-point zero in float64. The $r^*! = 24$ permuted minima of the width-4 network are
+therefore all connected inside the zero-loss set of the width-5 network: claim 1 of the abstract.
+
+{claim_text(record, "critical_points.transfer_path")}
+"""
+
+
+def students_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the students ended, counted: ``students``; ``on`` the manifold, of them ``duplicate`` (a duplicated pair)
+    and ``zero`` (a vanishing output weight), and their largest loss ``on_max_loss``; ``off`` it, their smallest and
+    largest loss, and ``strict`` of them at a strict local minimum (gradient below 1e-8, Hessian positive definite);
+    ``consistent``: students for which a loss below 1e-14 implies being on the manifold (all, if the detector is
+    right)."""
+    st = students_frame(record)
+    on, off = st[st["on manifold"]], st[~st["on manifold"]]
+    nan = float("nan")
+    return {"students": len(st), "on": len(on), "duplicate": int((on["nearest subspace"] == "duplicate").sum()),
+            "zero": int((on["nearest subspace"] == "zero").sum()),
+            "on_max_loss": float(on["final loss"].max()) if len(on) else nan, "off": len(off),
+            "off_min_loss": float(off["final loss"].min()) if len(off) else nan,
+            "off_max_loss": float(off["final loss"].max()) if len(off) else nan,
+            "strict": int(((off["min Hessian eigenvalue"] > 0) & (off["max |gradient|"] < 1e-8)).sum()),
+            "consistent": int(((st["final loss"] < 1e-14) <= st["on manifold"]).sum())}
+
+
+def students_text(record: Mapping[str, Any]) -> str:
+    """§5's reading of the students (:func:`students_summary`): how many reach the manifold and how, where the others
+    stop, and whether the detector agrees with the loss."""
+    s = students_summary(record)
+    off_range = f"{sci(s['off_min_loss'])} to {sci(s['off_max_loss'])}" if s["off"] else "—"
+    return f"""
+{s['on']} of {s['students']} students reach the global-minimum manifold ({s['duplicate']}
+on a duplicated-pair subspace, {s['zero']} with a vanishing output weight); their
+losses are at most {sci(s['on_max_loss'])}, and for duplicated pairs the twins are still
+closing in slowly, since the loss is only quartic in their separation. The other {s['off']} stop with a small but
+clearly non-zero loss ({off_range}) far from every global-minimum subspace; {s['strict']} of them have a vanishing gradient
+and a positive-definite Hessian, i.e. they sit in strict spurious local minima, often with *sign-flipped* neurons
+($w_n\\approx -w^*_k$) that exploit softplus's identity $\\sigma(u) = \\sigma(-u) + u$; a student whose largest
+$|a_i|$ is big is instead drifting along a cancelling pair towards infinity. One spare neuron connects all permuted
+global minima (§4), but it does not make gradient descent find them: the mildly overparameterised regime is exactly
+where the paper finds the symmetry-induced saddles to dominate (§3). (For {s['consistent']} of the {s['students']} students the
+detector is consistent with the loss: every student with a loss below $10^{{-14}}$ is on the manifold.)
+"""
+
+
 # ------------------------------------------------------------------------------------------------- claims
 
 def _h_range(out: list[bool]) -> str:
@@ -293,7 +441,8 @@ def crossover(record) -> Assessment:
 def transfer_path(record) -> Assessment:
     p = record["result"]["path"]
     ok = p["max_loss"] < 1e-10 and p["linear_barrier"] > 1e-3
-    return Assessment(f"largest loss on the path {p['max_loss']:.1e}; straight-line barrier {p['linear_barrier']:.3f}",
+    return Assessment(f"largest loss on the path {sci(p['max_loss'])}; straight-line barrier "
+                      f"{number(p['linear_barrier'])}",
                       "reproduced" if ok else "not reproduced", "exact check in float64 (path < 1e-10, line > 1e-3)")
 
 

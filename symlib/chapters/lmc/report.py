@@ -6,19 +6,20 @@ least as well as Git Re-Basin" is a non-inferiority test with margin :data:`MARG
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ... import stats
+from ... import ledger, stats
 from ...claims import Assessment, Claim, Premise, directional
-from ...formatting import mean_sd, minutes, number, percent
+from ...formatting import listing, mean_sd, minutes, number, percent
 from ...plotting import METHOD_COLORS, line_with_band, new_figure
 from .compute import arms
 
-__all__ = ["CLAIMS", "MARGIN", "PARAMETERS", "barriers", "curves_frame", "endpoint_table", "figure_curves", "labels",
-           "matching_table", "methods", "table1"]
+__all__ = ["CLAIMS", "MARGIN", "PAPER_TABLE1", "PARAMETERS", "barriers", "curves_frame", "endpoint_table",
+           "figlu_text", "figure_curves", "labels", "matching_table", "methods", "table1", "verdict_text"]
 
 #: The notebook's parameters in words, with their units (the chapter's parameter table).
 PARAMETERS = {
@@ -102,7 +103,7 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
 
 def matching_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """Weight matching per standard pair: time, share of units left in place, and the objective's gain."""
-    rows = {f"pair {c['pair']}": {"matching time": f"{1e3 * c['matching_time_s']:.0f} ms",
+    rows = {f"pair {c['pair']}": {"matching time": f"{number(1e3 * c['matching_time_s'], 0)} ms",
                                   "hidden units left in place": percent(c["identity_fraction"], 2),
                                   "objective gained over no permutation": percent(c["matching_relative_gain"])}
             for c in record["result"]["curves"] if c["method"] == "git_rebasin"}
@@ -134,17 +135,55 @@ def figure_curves(record: Mapping[str, Any]):
     return fig
 
 
+# ------------------------------------------------------------------------------------------------- prose
+# The chapter's verdict in words, formatted here (tested in tests/test_reports.py) so the notebook only displays it.
+
+def figlu_text(record: Mapping[str, Any]) -> str:
+    """The FiGLU-scale ablation in words: σ-Asym's midpoint barrier at the authors' FiGLU std (the first of
+    ``figlu_std``) and at the second (named ``1/√width`` when it is that), beside the standard barrier; one sentence
+    when only one scale was run."""
+    cfg = record["manifest"]["config"]
+    second = [m for m in methods(record) if m.startswith("sigma_asym_")]
+    if not second:
+        return "Only one FiGLU scale was run at this scale."
+    std = cfg["figlu_std"][1]
+    named = " (= 1/√width)" if math.isclose(std, 1 / math.sqrt(cfg["width"]), rel_tol=1e-9) else ""
+    return (f"With the authors' FiGLU scale (std {listing(cfg['figlu_std'][0])}) σ-Asym pairs reach a barrier of "
+            f"{mean_sd(barriers(record, 'sigma_asym'))} nats; with std {listing(std)}{named} "
+            f"{mean_sd(barriers(record, second[0]))} (standard: {number(barriers(record, 'standard').mean())}).")
+
+
+def verdict_text(record: Mapping[str, Any]) -> str:
+    """The chapter's closing verdict: the mean midpoint barrier of every arm beside the paper's Table 1, every
+    claim's verdict in words (:func:`symlib.ledger.sentences`, as the ledger says them) and the FiGLU-scale ablation
+    (:func:`figlu_text`)."""
+    cfg = record["manifest"]["config"]
+    b = {m: barriers(record, m) for m in methods(record)}
+    paper = {m: number(PAPER_TABLE1[m][0]) for m in ("standard", "git_rebasin", "sigma_asym", "w_asym")}
+    return f"""
+Standard pairs have a midpoint barrier of **{mean_sd(b['standard'])}** nats over {cfg['n_pairs']} pairs; after Git
+Re-Basin weight matching it is **{number(b['git_rebasin'].mean())}**; σ-Asym networks reach
+**{number(b['sigma_asym'].mean())}** and W-Asym networks **{number(b['w_asym'].mean())}** without any alignment.
+(Paper: {paper['standard']}, {paper['git_rebasin']}, {paper['sigma_asym']}, {paper['w_asym']}.)
+
+{ledger.sentences(CLAIMS, record)}
+
+**FiGLU's scale.** {figlu_text(record)} The σ-Asym result depends on this choice, which the paper's text does not fix for the MLP;
+the `paper` preset uses the authors' std 1.
+"""
+
+
 # ------------------------------------------------------------------------------------------------- claims
 
 def _ours(a: np.ndarray, b: np.ndarray) -> str:
-    return f"{a.mean():.3f} vs {b.mean():.3f}"
+    return f"{number(a.mean())} vs {number(b.mean())}"
 
 
 def standard_barrier_shown(record) -> tuple[bool, str]:
     """Premise of the comparisons: independently trained standard pairs show a barrier (one-sample t, > 0)."""
     b = barriers(record, "standard")
     p = stats.one_sample(b, 0.0, "greater")
-    return b.mean() > 0 and p < stats.ALPHA, f"standard barrier {b.mean():.3f} nats over {len(b)} pairs " \
+    return b.mean() > 0 and p < stats.ALPHA, f"standard barrier {number(b.mean())} nats over {len(b)} pairs " \
                                               f"(> 0: {stats.format_p(p)})"
 
 
@@ -156,7 +195,7 @@ BARRIER_SHOWN = Premise("independently trained standard pairs show a barrier (mi
 def standard_barrier_positive(record) -> Assessment:
     b = barriers(record, "standard")
     p = stats.one_sample(b, 0.0, "greater")
-    return Assessment(f"{b.mean():.3f} ± {b.std(ddof=1):.3f}", directional(b.mean() > 0, p),
+    return Assessment(mean_sd(b), directional(b.mean() > 0, p),
                       f"one-sample t-test > 0, {stats.format_p(p)}, {len(b)} pairs")
 
 

@@ -6,26 +6,30 @@ DAG automorphism counts equal the prediction; FiGLU with a generic ``F`` admits 
 """
 from __future__ import annotations
 
+from math import factorial
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from ...claims import Assessment, Claim
-from ...formatting import percent, sci, sig
+from ... import ledger
+from ...claims import Assessment, Claim, by_key
+from ...formatting import integer, listing, percent, sci, sig
 from ...plotting import METHOD_COLORS, new_figure, strip
 from .compute import FAMILIES, LABELS, VARIANTS
 
-__all__ = ["CLAIMS", "PARAMETERS", "automorphism_frame", "automorphism_table", "equivariance_frame",
-           "equivariance_table", "figure_function_change", "figure_masks", "figure_sweeps", "function_change_frame",
-           "function_change_summary", "function_change_table", "permutation_effect_table", "sweep_summary"]
+__all__ = ["CLAIMS", "PARAMETERS", "automorphism_agreement", "automorphism_frame", "automorphism_table",
+           "automorphism_text", "claim_text", "equivariance_frame", "equivariance_table", "equivariance_text",
+           "figure_function_change", "figure_masks", "figure_sweeps", "function_change_frame",
+           "function_change_summary", "function_change_table", "function_change_text", "permutation_effect",
+           "permutation_effect_table", "setup_text", "sweep_summary", "sweep_text"]
 
 #: The notebook's parameters in words, with their units (the chapter's parameter table).
 PARAMETERS = {
     "scale": "preset", "seed": "random seed", "width": "hidden width (units per layer)", "depth": "linear layers",
     "n_fix": "W-Asym: fixed entries per row, per layer", "kappa": "W-Asym: std of the fixed entries F, per layer",
-    "figlu_scale": "σ-Asym: FiGLU's F has std c/√width; this is c", "train_size": "training images",
+    "figlu_gain": "σ-Asym: FiGLU's F has std c/√width; this is c", "train_size": "training images",
     "epochs": "training epochs", "batch_size": "batch size", "lr": "learning rate (AdamW)",
     "weight_decay": "weight decay (AdamW)", "n_eval": "test images the change is measured on",
     "n_trials": "random transformations per network", "kappa_grid": "κ values of the sweep",
@@ -163,8 +167,8 @@ def automorphism_table(record: Mapping[str, Any]) -> pd.DataFrame:
     df = automorphism_frame(record)
     return pd.DataFrame({"trainable edges": df["edges"],
                          "mask rows distinct": df["hidden-layer mask rows distinct"].map({True: "yes", False: "no"}),
-                         "automorphisms counted": df["automorphisms (counted)"].map(lambda n: f"{n:,}"),
-                         "predicted": df["predicted"].map(lambda n: f"{n:,}"), "why": df["why"]}).rename_axis(None)
+                         "automorphisms counted": df["automorphisms (counted)"].map(integer),
+                         "predicted": df["predicted"].map(integer), "why": df["why"]}).rename_axis(None)
 
 
 def equivariance_table(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -173,7 +177,7 @@ def equivariance_table(record: Mapping[str, Any]) -> pd.DataFrame:
     for r in record["result"]["equivariances"]:
         ex = "; ".join(str(tuple(p1)) for p1, _ in r["perm_examples"][:2]) or "—"
         rows[r["nonlinearity"]] = {
-            "permutation pairs that hold": f"{r['perm_pairs']:,} of {r['perm_tested']:,}"
+            "permutation pairs that hold": f"{integer(r['perm_pairs'])} of {integer(r['perm_tested'])}"
                                            + ("" if r["perm_all_equal"] else " (some P₁ ≠ P₂)"),
             "examples (P₁ = P₂)": ex, "diagonal pairs that hold": f"{r['diag_pairs']} of {r['diag_tested']}",
             "predicted": r["predicted"]}
@@ -232,6 +236,87 @@ def figure_masks(record: Mapping[str, Any]):
     return fig
 
 
+# ------------------------------------------------------------------------------------------------- prose
+# The sentences of the chapter that carry numbers, formatted here (tested in tests/test_reports.py) so the notebook
+# only displays them: each ``*_text`` returns Markdown.
+
+def claim_text(record: Mapping[str, Any], key: str) -> str:
+    """The verdict of the chapter's claim ``key`` in words (:func:`symlib.ledger.sentence`, as the ledger says it)."""
+    return ledger.sentence(by_key(CLAIMS)[key], record)
+
+
+def setup_text(record: Mapping[str, Any]) -> str:
+    """The networks the chapter measures: width, depth, W-Asym's ``n_fix`` and κ, the training images and epochs,
+    and the test images the function change is measured on."""
+    cfg, data = record["manifest"]["config"], record["result"]["data"]
+    return (f"MLPs of width {cfg['width']} with {cfg['depth']} linear layers (W-Asym: {listing(cfg['n_fix'])} fixed "
+            f"entries per row, κ = {listing(cfg['kappa'])}), trained on {integer(data['train'])} MNIST "
+            f"images for {cfg['epochs']} epoch(s); the function change is measured on {integer(data['eval'])} "
+            f"test images.")
+
+
+def permutation_effect(record: Mapping[str, Any], variant: str, family: str | None = None) -> str:
+    """What a random permutation does to the trained ``variant`` (of ``family``, the book's MLP unless given), in
+    words: the share of test predictions it changed and the test accuracy before → after (means over trials)."""
+    family = family or next(iter(FAMILIES))
+    r = next(r for r in record["result"]["function_change"] if r["variant"] == variant and r["family"] == family
+             and r["transform"] == "permutation" and r["state"] == "trained")
+    return (f"{percent(r['pred_changed_mean'], 0)} of its test predictions (accuracy {percent(r['acc_before'])} → "
+            f"{percent(r['acc_after_mean'])})")
+
+
+def function_change_text(record: Mapping[str, Any]) -> str:
+    """§1's reading of the measurements (:func:`function_change_summary`, :func:`permutation_effect`) and the
+    claim's verdict."""
+    fc = function_change_summary(record)
+    return f"""
+For the standard networks every permutation changes the logits by at most {sci(fc['standard_permutation'])}, and
+every rescaling of the ReLU network by at most {sci(fc['standard_rescaling'])} — floating-point rounding — and the
+largest share of changed predictions is {percent(fc['standard_predictions_changed'], 0)}. For W-Asym and σ-Asym
+networks the smallest change a permutation made is {sig(fc['asymmetric_permutation'])} logits. After training, a
+random permutation of the W-Asym MLP changes {permutation_effect(record, 'w_asym')}, and of the σ-Asym MLP {permutation_effect(record, 'sigma_asym')}:
+the permuted weights are a *different* network, so a weight-space matching such as Git Re-Basin has nothing to
+align. (At the `ci` and `small` scales the networks are trained briefly on a subset; the W-Asym nets, which the
+paper notes train more slowly, are the least accurate.)
+
+{claim_text(record, "symmetries.function_change")}
+"""
+
+
+def sweep_text(record: Mapping[str, Any]) -> str:
+    """§2's reading of the κ and FiGLU-scale sweeps (:func:`sweep_summary`)."""
+    sw = sweep_summary(record)
+    return f"""
+With κ = 0 a permutation already changes the logits by {sig(sw['kappa_zero'])} (the masks of the permuted rows do
+not match); it is {sig(sw['kappa_min_change'])} at κ = {listing(sw['kappa_min'])} and grows to
+{sig(sw['kappa_max_change'])} (the largest mean on the grid, at κ = {listing(sw['kappa_max'])}). For σ-Asym the change
+shrinks roughly in proportion to the scale of $F$: {sig(sw['figlu_one_change'])} at $c = {listing(sw['figlu_one'])}$
+but {sig(sw['figlu_min_change'])} at $c = {listing(sw['figlu_min'])}$. Lim et al. used $c = 1$ for the MLP zoo and
+$c = 0.01$ for the GNN; a small $c$ leaves the network numerically close to a permutation-symmetric one, which is one
+reading of why σ-Asym networks sit between Standard and W-Asym in Table 1.
+"""
+
+
+def automorphism_agreement(record: Mapping[str, Any]) -> tuple[int, int]:
+    """``(agree, networks)``: how many of the DAG automorphism counts equal the prediction, of how many."""
+    rows = record["result"]["automorphisms"]
+    return sum(r["automorphisms"] == r["predicted"] for r in rows), len(rows)
+
+
+def automorphism_text(record: Mapping[str, Any]) -> str:
+    """§3's summary: how many automorphism counts agree with the prediction, and Theorem 1's verdict."""
+    agree, n = automorphism_agreement(record)
+    return f"{agree} of {n} counts agree with the prediction. {claim_text(record, 'symmetries.automorphisms')}"
+
+
+def equivariance_text(record: Mapping[str, Any]) -> str:
+    """§4's summary: how many permutation pairs the exhaustive search tries at the record's dimension ``d``
+    (``(d!)²``), and Proposition 2's verdict."""
+    d = record["manifest"]["config"]["equivariance_dim"]
+    return (f"With $d = {d}$ the search tries all {integer(factorial(d) ** 2)} permutation pairs. "
+            f"{claim_text(record, 'symmetries.figlu')}")
+
+
 # ------------------------------------------------------------------------------------------------- claims
 
 def function_change(record) -> Assessment:
@@ -239,7 +324,7 @@ def function_change(record) -> Assessment:
     std = max(r["change_max"] for r in rows if r["variant"] == "standard")
     asym = min(r["change_max"] for r in rows if r["variant"] != "standard")
     ok = std < 1e-10 and asym > 1e-3
-    return Assessment(f"largest change: standard {std:.1e}, asymmetric ≥ {asym:.2g}",
+    return Assessment(f"largest change: standard {sci(std)}, asymmetric ≥ {sig(asym)}",
                       "reproduced" if ok else "not reproduced", "exact check in float64 (standard < 1e-10, "
                       "asymmetric > 1e-3)")
 
@@ -254,8 +339,9 @@ def automorphisms(record) -> Assessment:
 def figlu(record) -> Assessment:
     row = next(r for r in record["result"]["equivariances"] if "generic" in r["nonlinearity"])
     ok = row["perm_pairs"] == 1 and row["diag_pairs"] == 1
-    return Assessment(f"{row['perm_pairs']} of {row['perm_tested']} permutation pairs and {row['diag_pairs']} of "
-                      f"{row['diag_tested']} diagonal pairs hold (d = {row['d']})", "reproduced" if ok else
+    return Assessment(f"{integer(row['perm_pairs'])} of {integer(row['perm_tested'])} permutation pairs and "
+                      f"{integer(row['diag_pairs'])} of {integer(row['diag_tested'])} diagonal pairs hold "
+                      f"(d = {row['d']})", "reproduced" if ok else
                       "not reproduced", "exhaustive over permutation pairs, sampled diagonal pairs")
 
 
