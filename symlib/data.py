@@ -1,25 +1,34 @@
-"""Datasets as in-memory tensors, from a local root or a torchvision download.
+"""Datasets as in-memory tensors, from a local root or a download (torchvision, PyG).
 
 The root is resolved as: the ``root`` argument, else ``$SYMLIB_DATA`` (relative
 to the current directory), else ``data/`` at the project root (a source checkout;
 elsewhere ``./data``). :mod:`symlib.notebook` makes a relative ``SYMLIB_DATA``
-absolute against the directory it was started in before a kernel runs. Files follow torchvision's layout (``<root>/MNIST/raw/*-ubyte[.gz]``,
-``<root>/cifar-10-batches-py/*``), so a downloaded copy and an offline copy
-are read by the same code. When the files are missing and ``download`` is
-true, torchvision downloads them into the root; if that fails (no network,
-read-only root) a :class:`DatasetNotFound` names every file looked for and how
-to obtain it. No dataset is ever silently replaced by another.
+absolute against the directory it was started in before a kernel runs. Files follow torchvision's and PyG's
+layouts (``<root>/MNIST/raw/*-ubyte[.gz]``, ``<root>/cifar-10-batches-py/*``, ``<root>/Cora/raw/ind.cora.*``), so
+a downloaded copy and an offline copy are read by the same code. What each dataset needs is known here only:
+:func:`dataset_folder`, :func:`required_files`, :func:`missing` (the notebook runner's up-front check asks them).
+
+When files are missing and ``download`` is true, :func:`download` fetches them into a temporary folder and moves
+them into the root only once the download succeeded; if it fails (no network, read-only root) a
+:class:`DatasetNotFound` says in one line what was looked for, where, and how to get it. A failed load or download
+creates nothing (no empty ``MNIST/raw/``). No dataset is ever silently replaced by another.
 
 Images come back as ``float32`` tensors ``(N, C, H, W)`` normalised with the
-usual per-channel mean/std, labels as ``int64`` ``(N,)``.
+usual per-channel mean/std, labels as ``int64`` ``(N,)``; Cora as a :class:`Graph` (:func:`load_cora`).
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import os
 import pickle
+import shutil
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +41,16 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CORA_FILES = tuple(f"ind.cora.{s}" for s in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"))
+
+#: ``name -> (folder under the root, how to get it by hand)`` for every dataset symlib reads.
+DATASETS = {
+    "MNIST": (Path("MNIST", "raw"), "the four official *-ubyte.gz files"),
+    "CIFAR-10": (Path("cifar-10-batches-py"), "the official python-version batches (data_batch_1..5, test_batch, "
+                                              "batches.meta)"),
+    "Cora": (Path("Cora", "raw"), "the eight Planetoid files ind.cora.* (kimiyoung/planetoid, as PyG's Planetoid "
+                                  "downloads them)"),
+}
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -74,12 +93,94 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(root if root is not None else os.environ["SYMLIB_DATA"]).expanduser()
 
 
-def _missing(name: str, looked_for: list[Path], reason: str, how: str) -> DatasetNotFound:
-    lines = "\n".join(f"  - {p}" for p in looked_for)
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; symlib reads {', '.join(DATASETS)}")
+
+
+def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
+    """The folder that holds dataset ``name``'s files under the data root (``"MNIST"``: ``<root>/MNIST/raw``)."""
+    _check_name(name)
+    return data_root(root) / DATASETS[name][0]
+
+
+def required_files(name: str, root: str | os.PathLike | None = None, split: str | None = None) -> list[Path]:
+    """Every file dataset ``name`` needs under the root (``split`` ``"train"``/``"test"`` of MNIST and CIFAR-10: that
+    split's only; ``None``: all). MNIST's files are listed gzipped, the official form; the uncompressed file
+    (torchvision extracts one beside it) serves as well."""
+    folder = dataset_folder(name, root)
+    splits = ("train", "test") if split is None else (split,)
+    if name == "MNIST":
+        return [folder / f"{s}.gz" for sp in splits for s in MNIST_FILES[sp]]
+    if name == "CIFAR-10":
+        return [folder / f for sp in splits for f in CIFAR10_FILES[sp]] + [folder / "batches.meta"]
+    return [folder / f for f in CORA_FILES]
+
+
+def _present(path: Path) -> Path | None:
+    """``path`` if it exists; for a ``.gz`` file, the uncompressed copy first (faster to read)."""
+    if path.suffix == ".gz" and path.with_suffix("").exists():
+        return path.with_suffix("")
+    return path if path.exists() else None
+
+
+def missing(name: str, root: str | os.PathLike | None = None, split: str | None = None) -> list[Path]:
+    """The :func:`required_files` of dataset ``name`` that are not on disk (empty: it can be loaded)."""
+    return [p for p in required_files(name, root, split) if _present(p) is None]
+
+
+def _not_found(name: str, root: str | os.PathLike | None, split: str | None, reason: str) -> DatasetNotFound:
+    """One line: what was looked for, where, why it failed, and how to get it on any machine."""
+    folder, files = dataset_folder(name, root), required_files(name, root, split)
+    gone = missing(name, root, split)
+    fetcher = "PyG's Planetoid" if name == "Cora" else "torchvision"
     return DatasetNotFound(
-        f"{name} not found ({reason}). Looked for:\n{lines}\n"
-        f"How to fix: {how}\nThe root is the `root` argument, else $SYMLIB_DATA, else data/ at the project root."
-    )
+        f"{name} not found in {folder} ({reason}: missing {len(gone)} of {len(files)} files: "
+        f"{', '.join(p.name for p in gone)}); to get it, load it once with network access and download=True "
+        f"({fetcher} fetches it into {folder}), or set $SYMLIB_DATA to a folder that holds "
+        f"{DATASETS[name][0].as_posix()}/ with {DATASETS[name][1]} (the root is the `root` argument, else "
+        f"$SYMLIB_DATA, else data/ at the project root)")
+
+
+def _fetch(name: str, into: Path) -> Path:
+    """Download dataset ``name`` below the empty folder ``into``; returns the folder holding its files there."""
+    if name == "MNIST":
+        from torchvision.datasets import MNIST
+        MNIST(str(into), train=True, download=True)  # fetches all four files
+    elif name == "CIFAR-10":
+        from torchvision.datasets import CIFAR10
+        CIFAR10(str(into), train=True, download=True)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            from torch_geometric.datasets import Planetoid
+        with contextlib.redirect_stderr(io.StringIO()):  # PyG's "Processing... Done!"
+            Planetoid(str(into), "Cora")
+    return into / DATASETS[name][0]
+
+
+def download(name: str, root: str | os.PathLike | None = None) -> None:
+    """Fetch dataset ``name`` into the data root unless it is there. The download goes to a temporary folder (a
+    hidden one inside the root when the root exists, so that the move is a rename); only after it succeeded are the
+    files moved into :func:`dataset_folder` (creating it). Raises :class:`DatasetNotFound` (one line) on failure,
+    leaving the root as it was."""
+    if not missing(name, root):
+        return
+    root_path = data_root(root)
+    try:
+        parent = root_path if root_path.is_dir() else None
+        with tempfile.TemporaryDirectory(prefix=".symlib-download-", dir=parent) as tmp:
+            fetched = _fetch(name, Path(tmp))
+            folder = dataset_folder(name, root)
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in fetched.iterdir():
+                if f.is_file():
+                    shutil.move(str(f), str(folder / f.name))
+    except Exception as err:  # network, permissions, a missing package: one line below
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise _not_found(name, root, None, f"download failed: {type(err).__name__}: {detail}") from err
+    if missing(name, root):
+        raise _not_found(name, root, None, "the download did not provide every file")
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -91,33 +192,21 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def _find_mnist(raw: Path, stem: str) -> Path | None:
-    for candidate in (raw / stem, raw / f"{stem}.gz"):
-        if candidate.exists():
-            return candidate
-    return None
+def _ensure(name: str, root: str | os.PathLike | None, split: str | None, download_ok: bool) -> None:
+    """Return when ``name``'s files (of ``split``) are on disk, downloading them first if allowed; else raise."""
+    if not missing(name, root, split):
+        return
+    if not download_ok:
+        raise _not_found(name, root, split, "files missing, download=False")
+    download(name, root)
 
 
 def load_mnist(split: str = "train", root: str | os.PathLike | None = None, download: bool = True) -> Dataset:
     """MNIST ``split`` (``"train"``: 60,000, ``"test"``: 10,000) as ``X (N, 1, 28, 28)``."""
     if split not in MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = data_root(root)
-    raw = root / "MNIST" / "raw"
-    paths = [_find_mnist(raw, s) for s in MNIST_FILES[split]]
-    reason = "files missing"
-    if None in paths and download:
-        try:
-            from torchvision.datasets import MNIST
-            MNIST(str(root), train=(split == "train"), download=True)
-        except Exception as err:  # network, permissions, missing torchvision: report below
-            reason = f"download failed: {type(err).__name__}: {err}"
-        paths = [_find_mnist(raw, s) for s in MNIST_FILES[split]]
-    if None in paths:
-        raise _missing("MNIST", [raw / f"{s}[.gz]" for s in MNIST_FILES[split]], reason,
-                       "run once with network access (torchvision downloads it), or copy the four official "
-                       "*-ubyte.gz files into <root>/MNIST/raw/, e.g. `export SYMLIB_DATA=../shared/data`.")
-    images, labels = (_read_idx(p) for p in paths)
+    _ensure("MNIST", root, split, download)
+    images, labels = (_read_idx(_present(p)) for p in required_files("MNIST", root, split))
     X = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
     X = (X - MNIST_MEAN) / MNIST_STD
     return Dataset(X, torch.from_numpy(labels.astype(np.int64)), tuple(str(i) for i in range(10)))
@@ -133,20 +222,8 @@ def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, do
     """
     if split not in CIFAR10_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = data_root(root)
-    folder = root / "cifar-10-batches-py"
-    files = [folder / f for f in CIFAR10_FILES[split]] + [folder / "batches.meta"]
-    reason = "files missing"
-    if not all(f.exists() for f in files) and download:
-        try:
-            from torchvision.datasets import CIFAR10
-            CIFAR10(str(root), train=(split == "train"), download=True)
-        except Exception as err:
-            reason = f"download failed: {type(err).__name__}: {err}"
-    if not all(f.exists() for f in files):
-        raise _missing("CIFAR-10", files, reason,
-                       "run once with network access (torchvision downloads it), or place the official "
-                       "cifar-10-batches-py folder in <root>, e.g. `export SYMLIB_DATA=../shared/data`.")
+    _ensure("CIFAR-10", root, split, download)
+    files = required_files("CIFAR-10", root, split)
     xs, ys = [], []
     for f in files[:-1]:
         with open(f, "rb") as fh:
@@ -159,6 +236,73 @@ def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, do
     if normalize:
         X = (X - torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)) / torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
     return Dataset(X, torch.from_numpy(np.concatenate(ys)), classes)
+
+
+class Graph(NamedTuple):
+    """One graph for full-batch node classification: ``x (N, F) float32``, ``edge_index (2, E) int64`` (both
+    directions of every undirected edge), ``y (N,) int64`` and the boolean node masks of the standard split.
+    ``Graph.source(split)`` is the :class:`symlib.batches.FullGraph` that trains (or evaluates) on that split."""
+
+    x: torch.Tensor
+    edge_index: torch.Tensor
+    y: torch.Tensor
+    train_mask: torch.Tensor
+    val_mask: torch.Tensor
+    test_mask: torch.Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.y.max()) + 1
+
+    def mask(self, split: str) -> torch.Tensor:
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+        return getattr(self, f"{split}_mask")
+
+    def source(self, split: str = "train"):
+        """A :class:`symlib.batches.FullGraph` whose loss reads the nodes of ``split``."""
+        from .batches import FullGraph
+        return FullGraph(self.x, self.edge_index, self.y, self.mask(split))
+
+
+def load_cora(root: str | os.PathLike | None = None, download: bool = True, normalize: bool = False) -> Graph:
+    """Cora (Planetoid, Sen et al. 2008) with the standard public split of Yang et al. (2016): 2,708 nodes, 10,556
+    directed edges (5,278 undirected), 1,433 binary bag-of-words features, 7 classes, 140 / 500 / 1,000 train / val /
+    test nodes. ``normalize=True`` divides each node's features by their sum (PyG's ``NormalizeFeatures``).
+
+    Read by PyG's own ``Planetoid`` class from ``<root>/Cora/raw/ind.cora.*`` (the folder ``Planetoid(root, "Cora")``
+    expects). ``Planetoid`` writes a ``processed/`` cache beside ``raw/``; here it processes into a temporary folder
+    instead, deleted right after (Cora processes in well under a second), so the data root is only ever read — it may
+    be read-only or shared — and no stale cache can outlive a change of the raw files.
+    """
+    _ensure("Cora", root, None, download)
+    folder = dataset_folder("Cora", root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PyG's torch.jit.script deprecation noise on import
+        from torch_geometric.datasets import Planetoid
+
+    class _ReadOnlyPlanetoid(Planetoid):
+        """``Planetoid`` reading ``raw_dir`` from the data root and processing into a folder of ours."""
+
+        def __init__(self, raw: str, processed: str) -> None:
+            self._raw, self._processed = raw, processed
+            super().__init__(processed, "Cora")
+
+        @property
+        def raw_dir(self) -> str:
+            return self._raw
+
+        @property
+        def processed_dir(self) -> str:
+            return self._processed
+
+    with tempfile.TemporaryDirectory(prefix="symlib-cora-") as tmp, contextlib.redirect_stderr(io.StringIO()):
+        data = _ReadOnlyPlanetoid(str(folder), tmp)[0]
+    x = data.x.float()
+    if normalize:
+        x = x / x.sum(dim=1, keepdim=True).clamp(min=1)
+    return Graph(x, data.edge_index.long(), data.y.long(), data.train_mask.bool(), data.val_mask.bool(),
+                 data.test_mask.bool())
 
 
 def train_val_split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:

@@ -105,26 +105,20 @@ def caller_paths(cwd: str | Path | None = None) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------- inputs
 
 def _dataset_files(name: str, root: Path) -> tuple[Path, list[str], list[Path]]:
-    """``(folder, names looked for, missing paths)`` of dataset ``name`` under ``root`` (torchvision's layout)."""
+    """``(folder, names looked for, missing paths)`` of dataset ``name`` under ``root``: what :mod:`symlib.data`
+    (which alone knows each dataset's files) requires."""
     from . import data
-    if name == "MNIST":
-        folder = root / "MNIST" / "raw"
-        stems = [s for split in ("train", "test") for s in data.MNIST_FILES[split]]
-        missing = [folder / s for s in stems if not (folder / s).exists() and not (folder / f"{s}.gz").exists()]
-        return folder, [f"{s}[.gz]" for s in stems], missing
-    folder = root / "cifar-10-batches-py"
-    names = [*data.CIFAR10_FILES["train"], *data.CIFAR10_FILES["test"], "batches.meta"]
-    return folder, names, [folder / n for n in names if not (folder / n).exists()]
+    return (data.dataset_folder(name, root), [p.name for p in data.required_files(name, root)],
+            data.missing(name, root))
 
 
 def _download(name: str, root: Path) -> None:
+    """Fetch dataset ``name`` into ``root`` (nothing is created there if that fails)."""
     from . import data
-    load = data.load_mnist if name == "MNIST" else data.load_cifar10
-    for split in ("train", "test"):
-        try:
-            load(split, root=root, download=True)
-        except data.DatasetNotFound as err:
-            raise MissingInput(str(err).splitlines()[0]) from None
+    try:
+        data.download(name, root)
+    except data.DatasetNotFound as err:
+        raise MissingInput(str(err)) from None
 
 
 def will_compute(chapter: ModuleType, cfg: dict, recompute: bool) -> bool:

@@ -5,22 +5,103 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from symlib import notebook, params
+from symlib import data, notebook, params
 from symlib.chapters import appendix_a, lmc
-from symlib.data import DatasetNotFound, data_root, load_cifar10, load_mnist
+from symlib.data import DatasetNotFound, data_root, load_cifar10, load_cora, load_mnist
 from symlib.results import config_hash
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
 def test_missing_dataset_error_names_the_files_and_the_fix(tmp_path):
     with pytest.raises(DatasetNotFound) as err:
         load_mnist("train", root=tmp_path, download=False)
     msg = str(err.value)
-    assert "train-images-idx3-ubyte" in msg and str(tmp_path) in msg and "SYMLIB_DATA" in msg
+    assert "train-images-idx3-ubyte" in msg and str(tmp_path / "MNIST" / "raw") in msg and "SYMLIB_DATA" in msg
+    assert "\n" not in msg and "shared" not in msg and "MNIST/raw/" in msg and "download=True" in msg
     with pytest.raises(DatasetNotFound, match="test_batch"):
         load_cifar10("test", root=tmp_path, download=False)
+    assert _tree(tmp_path) == []  # no empty MNIST/raw/ or cifar-10-batches-py/
+
+
+def test_what_a_dataset_needs_is_known_in_one_place(data_root, tmp_path):
+    assert data.missing("MNIST", data_root) == [] and len(data.required_files("MNIST", data_root)) == 4
+    assert [p.name for p in data.required_files("MNIST", tmp_path, "test")] == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert data.missing("Cora", tmp_path) == data.required_files("Cora", tmp_path)
+    assert len(data.required_files("Cora", tmp_path)) == 8
+    folder, names, missing = notebook._dataset_files("Cora", tmp_path)  # the runner's check asks symlib.data
+    assert folder == tmp_path / "Cora" / "raw" and "ind.cora.graph" in names and len(missing) == 8
+    assert notebook._dataset_files("MNIST", data_root)[2] == []
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.required_files("ImageNet", tmp_path)
+
+
+def test_cora_is_the_real_dataset_read_without_writing(data_root, tmp_path):
+    if data.missing("Cora", data_root):
+        pytest.skip("Cora not in the data root")
+    before = _tree(data_root / "Cora")
+    g = load_cora(root=data_root, download=False)
+    assert _tree(data_root / "Cora") == before  # PyG's processed/ cache went to a temporary folder
+    assert tuple(g.x.shape) == (2708, 1433) and g.x.dtype == torch.float32 and set(g.x.unique().tolist()) == {0, 1}
+    assert g.edge_index.dtype == torch.int64 and tuple(g.edge_index.shape) == (2, 10556)  # 5,278 undirected edges
+    forward, backward = (torch.sort(a * 2708 + b)[0] for a, b in (g.edge_index, g.edge_index.flip(0)))
+    assert torch.equal(forward, backward) and len(forward.unique()) == 10556  # both directions, no duplicates
+    assert g.y.dtype == torch.int64 and g.num_classes == 7 and len(g.y) == 2708
+    assert [int(g.mask(s).sum()) for s in ("train", "val", "test")] == [140, 500, 1000]
+    assert not (g.train_mask & g.val_mask).any() and not (g.val_mask & g.test_mask).any()
+    assert g.y[g.train_mask].bincount().tolist() == [20] * 7  # the public split: 20 training nodes per class
+    assert g.train_mask[:140].all() and g.val_mask[140:640].all()  # Planetoid's standard index ranges
+    src = g.source("train")
+    assert src.n == 140 and src.x is g.x
+    normalized = load_cora(root=data_root, download=False, normalize=True)
+    assert torch.allclose(normalized.x.sum(1), torch.ones(2708))
+
+
+def test_missing_cora_is_one_line_and_creates_nothing(tmp_path):
+    for root in (tmp_path / "empty", tmp_path / "nowhere"):
+        if root.name == "empty":
+            root.mkdir()
+        with pytest.raises(DatasetNotFound) as err:
+            load_cora(root=root, download=False)
+        msg = str(err.value)
+        assert "\n" not in msg and str(root / "Cora" / "raw") in msg and "ind.cora.x" in msg
+        assert "../shared" not in msg and "shared" not in msg and "SYMLIB_DATA" in msg and "Cora/raw/" in msg
+    assert _tree(tmp_path) == ["empty"]  # the empty root stays empty, the missing one missing
+
+
+def test_a_failed_download_creates_nothing_and_a_good_one_lands_in_the_root(tmp_path, monkeypatch):
+    def broken(name, into):
+        (into / "Cora" / "raw").mkdir(parents=True)
+        (into / "Cora" / "raw" / "ind.cora.x").write_bytes(b"partial")
+        raise OSError("no network\nsecond line")
+
+    monkeypatch.setattr(data, "_fetch", broken)
+    for root in (tmp_path / "exists", tmp_path / "nowhere"):
+        if root.name == "exists":
+            root.mkdir()
+        with pytest.raises(DatasetNotFound) as err:
+            load_cora(root=root, download=True)
+        msg = str(err.value)
+        assert "\n" not in msg and "download failed: OSError: no network" in msg and str(root / "Cora" / "raw") in msg
+    assert _tree(tmp_path) == ["exists"]  # no partial file, no empty Cora/raw/, no temporary folder
+
+    def fake(name, into):
+        raw = into / "Cora" / "raw"
+        raw.mkdir(parents=True)
+        for f in data.CORA_FILES:
+            (raw / f).write_bytes(b"x")
+        return raw
+
+    monkeypatch.setattr(data, "_fetch", fake)
+    data.download("Cora", tmp_path / "exists")
+    assert _tree(tmp_path / "exists") == ["Cora", "Cora/raw"] + sorted(f"Cora/raw/{f}" for f in data.CORA_FILES)
 
 
 def test_mnist_is_the_real_dataset(data_root):
