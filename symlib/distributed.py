@@ -20,7 +20,10 @@ A failed job or an interrupt (Ctrl-C) cancels every other job at once and re-rai
 :func:`map_tasks` started is shut down when it returns (about 5 s to start the next time), and if the driver is
 killed Ray's workers exit with it, so a killed build leaves no process computing for nobody; inside a
 :func:`session` block it is kept until the block ends (several rounds of tasks, as a zoo build claims them, start Ray
-once). Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic.
+once). Small workloads can run in process (``in_process=True``) with the same single-thread arithmetic. If the
+private local instance fails to start (a transient failure such as its GCS aborting at start-up), the jobs run in
+this process instead, one at a time with the same arithmetic, after one ``symlib: local Ray workers failed to start
+(...)`` line on stderr; a cluster named by ``RAY_ADDRESS`` that cannot be joined is still an error.
 """
 from __future__ import annotations
 
@@ -204,25 +207,20 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
     bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
     threads = 1 if num_gpus == 0 else None
     if in_process:
-        saved = torch.get_num_threads()
-        try:
-            if threads is not None:
-                torch.set_num_threads(threads)
-            out = []
-            for k, job in enumerate(jobs):
-                out.append(fn(shared, job))
-                if on_result is not None:
-                    on_result(k, out[-1])
-                bar.update()
-            return out
-        finally:
-            torch.set_num_threads(saved)
-            bar.close()
+        return _in_process(fn, jobs, shared, threads, on_result, bar)
 
     ray = _import_ray()
 
     started_here = not ray.is_initialized()
-    ray_init()
+    local = not os.environ.get("RAY_ADDRESS") or os.environ.get("RAY_ADDRESS") == "local"
+    try:
+        ray_init()
+    except Exception as err:  # noqa: BLE001 — any failure to start symlib's own workers
+        if not (local and started_here):
+            bar.close()
+            raise
+        _fallback(err, len(jobs))
+        return _in_process(fn, jobs, shared, threads, on_result, bar)
     task = ray.remote(_run).options(num_cpus=0 if num_gpus else 1, num_gpus=num_gpus, max_retries=0)
     shared_ref = [ray.put(shared)]
     refs = [task.remote(fn, shared_ref, job, threads) for job in jobs]
@@ -248,3 +246,33 @@ def map_tasks(fn: Callable[[Any, Any], Any], jobs: Sequence[Any], *, shared: Any
         elif started_here:  # leave no Ray processes behind (a notebook kernel would keep them until it is killed)
             _shutdown()
     return out
+
+
+def _in_process(fn, jobs, shared, threads, on_result, bar) -> list[Any]:
+    """``map_tasks`` in this process, one job after another (on one thread for CPU jobs)."""
+    saved = torch.get_num_threads()
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        out = []
+        for k, job in enumerate(jobs):
+            out.append(fn(shared, job))
+            if on_result is not None:
+                on_result(k, out[-1])
+            bar.update()
+        return out
+    finally:
+        torch.set_num_threads(saved)
+        bar.close()
+
+
+def _fallback(err: BaseException, n_jobs: int) -> None:
+    """Say, in one line, that the local Ray workers did not start and the jobs run here; leave no half-started
+    instance behind."""
+    try:
+        _shutdown()
+    except Exception:  # noqa: BLE001 — nothing to shut down
+        pass
+    reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    print(f"symlib: local Ray workers failed to start ({type(err).__name__}: {reason}); running the {n_jobs} "
+          f"task(s) in this process instead (one at a time)", file=sys.stderr, flush=True)

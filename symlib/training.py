@@ -262,9 +262,20 @@ def _train_chunk(shared: tuple, members: Sequence[Member]) -> list[dict]:
     return train(members, source, objective, device=device, val=val, progress=False)
 
 
+def _member_store(store):
+    """The :class:`~symlib.store.MemberStore` that ``train_members(store=...)`` names, or ``None``."""
+    from .store import MemberStore
+    if store is True:
+        return MemberStore.default()
+    if store is None or store is False:
+        return None
+    return store if isinstance(store, MemberStore) else MemberStore(store)
+
+
 def train_members(members: Sequence[Member], source, objective: Objective | None = None, *, device: str = "auto", population: int = 64,
                   gpu_fraction: float = 0.125, workers: int | None = None, val=None, progress: bool = True,
-                  desc: str = "members trained", on_result: Callable[[int, dict], None] | None = None) -> list[dict]:
+                  desc: str = "members trained", on_result: Callable[[int, dict], None] | None = None,
+                  store: Any = True) -> list[dict]:
     """:func:`train`'s results for ``members``, each computed where it is fastest; the result of a member does
     not depend on the route.
 
@@ -277,23 +288,50 @@ def train_members(members: Sequence[Member], source, objective: Objective | None
       small workloads (under ``IN_PROCESS_BELOW`` example-epochs) or ``workers=1`` stay in this process, on
       one thread.
 
+    **Stored members** (:mod:`symlib.store`): ``store=True`` (default) keeps every trained member in the member
+    store (``$SYMLIB_MEMBERS``, else ``members/`` at the project root; ``SYMLIB_MEMBERS=off`` disables it), keyed by
+    its definition (member, data, objective, ``val``) and the training code's fingerprint: members already stored
+    are loaded, only the others train, and each is written as soon as it is trained, so a killed run loses no
+    finished member. One line on stderr says how many were reused and where the store is. ``store`` may also be a
+    folder or a :class:`~symlib.store.MemberStore`; ``None`` disables it. A stored member's result is the one
+    training gives (states and history bit for bit, on the device it was trained on).
+
     Members' configs (and the augmentation of ``source``) must pickle for Ray: module-level classes and
-    functions, or ``functools.partial`` of them. ``on_result(i, result)`` is called as soon as member ``i`` is trained; ``val``
-    is passed to :func:`train`.
+    functions, or ``functools.partial`` of them. ``on_result(i, result)`` is called as soon as member ``i``'s result
+    is known (stored members first); ``val`` is passed to :func:`train`.
     """
     dev = resolve_device(device)
-    order = sorted(range(len(members)), key=lambda i: (-members[i].train.epochs, i))
+    out: list[dict | None] = [None] * len(members)
+    members = list(members)
+    stored = _member_store(store) if members else None
+    todo = list(range(len(members)))
+    if stored is not None:
+        from .store import Definitions, tell_reuse
+        defs = Definitions(source, objective, val)
+        keys = [defs.key(m) for m in members]
+        for i, m in enumerate(members):
+            out[i] = stored.load(m, keys[i])
+        todo = [i for i in todo if out[i] is None]
+        tell_reuse(len(members) - len(todo), len(members), stored.root)
+        if on_result is not None:
+            for i in range(len(members)):
+                if out[i] is not None:
+                    on_result(i, out[i])
+    if not todo:
+        return out
+    order = sorted(todo, key=lambda i: (-members[i].train.epochs, i))
     per_task = population if dev.type == "cuda" else 1
     chunks = [order[c:c + per_task] for c in range(0, len(order), per_task)]
     if dev.type == "cuda":
         in_process = not os.environ.get("RAY_ADDRESS")
     else:
-        work = sum(m.train.epochs for m in members) * getattr(source, "n", 1)
+        work = sum(members[i].train.epochs for i in todo) * getattr(source, "n", 1)
         in_process = (workers or cpu_workers()) == 1 or (workers is None and work < IN_PROCESS_BELOW)
-    out: list[dict | None] = [None] * len(members)
 
     def collect(k: int, results: list[dict]) -> None:
         for i, r in zip(chunks[k], results):
+            if stored is not None:
+                stored.save(members[i], keys[i], defs.definition(members[i]), defs.code, r, str(dev))
             out[i] = r
             if on_result is not None:
                 on_result(i, r)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from symlib import zoo
+from symlib import store, zoo
 from symlib.architectures import ResNet8, ResNet8Config
 from symlib.evaluation import evaluate
 from symlib.variants import VARIANTS
@@ -109,6 +109,44 @@ def test_growing_a_zoo_keeps_the_members_already_built(ci_zoo):
     assert record["result"]["trained_now"] == len(VARIANTS)  # only member 2 of each variant
     assert {(v, i): _sha(z._paths(v, i)[0]) for v in VARIANTS for i in range(2)} == shas
     assert [r["member"] for r in z.members("w_asym", 3)] == [0, 1, 2]
+    # `info` counts what is on disk (3 per variant), not the recipe's size (3 too at ci: grow past it to tell)
+    assert zoo.cli.info(z).startswith(f"zoo 'ci' in {z.directory}: standard 3, sigma_asym 3, w_asym 3 valid")
+
+
+def test_info_counts_members_on_disk_and_rewrites_a_stale_index(ci_zoo, capsys):
+    """A killed build leaves index.csv behind the members on disk; `info` counts from disk and rewrites it."""
+    z, _ = ci_zoo
+    on_disk = {v: z.on_disk(v)[0] for v in VARIANTS}
+    n = sum(map(len, on_disk.values()))
+    (z.directory / "index.csv").write_text("variant,member\nstandard,0\n")  # as a killed build may leave it
+    (z.directory / "curves.csv").unlink()
+    zoo.main(["info", "ci"])
+    out = capsys.readouterr().out
+    assert ", ".join(f"{v} {len(on_disk[v])}" for v in VARIANTS) in out and f"({n} members)" in out
+    index = pd.read_csv(z.directory / "index.csv")
+    assert len(index) == n and set(index.member_key) == {z.member_key(r.variant, r.member) for r in index.itertuples()}
+    assert (z.directory / "curves.csv").exists()
+
+
+def test_a_member_trained_by_other_code_or_to_another_definition_is_retrained(ci_zoo, monkeypatch):
+    """A zoo member's record carries its key (definition + training code): one whose key differs from what the
+    current code gives is missing, never reused, and the build trains it again."""
+    z, _ = ci_zoo
+    npz, meta = z._paths("standard", 1)
+    record = json.loads(meta.read_text())
+    assert record["member_key"] == z.member_key("standard", 1) and record["training_code"]["symlib.training"]
+    sha = _sha(npz)
+    record["member_key"] = "0" * 64  # trained to another definition, or by other training code
+    meta.write_text(json.dumps(record))
+    assert z.built("standard", 2) == [0] and z.on_disk("standard")[1] == {"stale": 1}
+    with pytest.raises(zoo.MissingZoo, match="trained by other training code"):
+        z.members("standard", 2)
+    assert z.build(2, device="cpu", progress=False)["result"]["trained_now"] == 1
+    assert _sha(npz) == sha and json.loads(meta.read_text())["member_key"] == z.member_key("standard", 1)
+    # the training code changing (its fingerprint) makes every member stale: nothing is reused
+    monkeypatch.setattr(store, "code_fingerprint", lambda: {"symlib.training": "changed"})
+    fresh = zoo.Zoo("ci", root=z.directory)
+    assert fresh.built("standard", 2) == [] and fresh.on_disk("w_asym")[1] == {"stale": len(z.on_disk("w_asym")[0])}
 
 
 # ------------------------------------------------------------------------------------------- several builders
@@ -116,8 +154,8 @@ def test_growing_a_zoo_keeps_the_members_already_built(ci_zoo):
 _BUILDER = """
 import json, sys, time
 from pathlib import Path
-from symlib import zoo
-zoo.POLL = 0.2
+from symlib import store, zoo
+store.POLL = 0.2
 Path(sys.argv[2]).touch()
 while not Path(sys.argv[1]).exists():  # both builders start together
     time.sleep(0.01)
@@ -163,8 +201,8 @@ def test_a_dead_builders_claims_are_taken_over_and_a_live_ones_waited_for(data_r
     monkeypatch.setenv("SYMLIB_ZOO", str(tmp_path / "zoo"))
     monkeypatch.setenv("SYMLIB_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("SYMLIB_WORKERS", "1")
-    monkeypatch.setattr(zoo, "STALE_AFTER", 1.0)
-    monkeypatch.setattr(zoo, "POLL", 0.05)
+    monkeypatch.setattr(store, "STALE_AFTER", 1.0)
+    monkeypatch.setattr(store, "POLL", 0.05)
     z = zoo.Zoo("ci")
     folder = z.directory / ".claims"
     folder.mkdir(parents=True)
@@ -176,7 +214,7 @@ def test_a_dead_builders_claims_are_taken_over_and_a_live_ones_waited_for(data_r
         path.write_text(json.dumps({**owner, "since": 0, "token": f"t-{variant}"}))
         return path
 
-    claim("standard", {"host": zoo._HOST, "pid": gone.pid})  # this host, its process gone
+    claim("standard", {"host": store._HOST, "pid": gone.pid})  # this host, its process gone
     old = claim("sigma_asym", {"host": "elsewhere", "pid": 1})  # another host, no heartbeat for an hour
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     live = claim("w_asym", {"host": "elsewhere", "pid": 1})  # another host, alive until the others are built

@@ -1,0 +1,114 @@
+"""The zoo's recipes: what member ``i`` of a named zoo is (architecture, data, Table-8 draw, seeds), as values."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from .. import results
+from ..architectures import ResNet8Config
+from ..architectures.resnet8 import figlu_std_for
+from ..data import Dataset, cifar_augment, load_cifar10
+from ..seeding import derive_seed, numpy_rng
+from ..training import Member, TrainConfig
+
+NAME = "zoo"
+
+_PAPER: dict[str, Any] = dict(
+    seed=0, widths=[16, 32, 64], image_size=32, train_size=50000, test_size=10000, eval_train_size=10000,
+    batch_size=512, epochs_min=10, epochs_max=40, peak_epoch=5.0, optimizer="adamw",
+    lr_scale=0.5, lr_exponent=[0.0, 2.0], weight_decay_exponent=[1.0, 5.0], label_smoothing_max=0.2,
+    n_fix=8, n_fix_head=8, kappa=2.0, figlu_gain=1.0, translate=2, cutout=4)
+#: Named zoo recipes. ``n_members`` (per variant) is the default size, not part of a member's identity;
+#: ``quality_bar`` is the training-quality floor the recipe was chosen by (mean test accuracy over the
+#: non-diverged members of each variant), checked by :func:`check_quality`.
+RECIPES: dict[str, dict[str, Any]] = {
+    # Table 8 and Appendix E.3-E.4 verbatim, with the authors' code where the text is silent (AdamW, triangular
+    # learning rate peaking at epoch 5, κ = 2, min(8, C_in) fixed filters: metanet_data/ of cptq/asymmetric-networks).
+    # 300 members per
+    # variant, as the MLI experiment (the metanetwork chapter grows it to 10,000). A GPU box.
+    "paper": {**_PAPER, "n_members": 300, "quality_bar": {"standard": 0.60, "every variant": 0.50}},
+    # 2 CPU cores: chosen by the training-quality bar alone, before any claim was computed on it (see the
+    # chapter "Monotonic linear interpolation", section "The small zoo"):
+    # 16×16 images (area-downsampled), 10,000 training images, RandInt(5, 10) epochs at batch 64 with Table 8's
+    # learning rates scaled by 64/512, peak at epoch 2, 20 members per variant; 2,000 test images, losses on a fixed
+    # 1,000-image subset of the training images.
+    "small": {**_PAPER, "image_size": 16, "train_size": 10000, "test_size": 2000, "eval_train_size": 1000,
+              "batch_size": 64, "lr_scale": 0.5 * 64 / 512, "epochs_min": 5, "epochs_max": 10, "peak_epoch": 2.0,
+              "translate": 1, "cutout": 2, "n_members": 20, "quality_bar": {"standard": 0.45, "every variant": 0.30}},
+    # nbval: three members of a narrow net on a few hundred images; no bar (a smoke test). n_fix 4: with 8 channels,
+    # the paper's min(8, C_in) would fix whole layers
+    "ci": {**_PAPER, "widths": [8, 16, 16], "n_fix": 4, "image_size": 16, "train_size": 256, "test_size": 256,
+           "eval_train_size": 128, "batch_size": 64, "epochs_min": 1, "epochs_max": 2, "peak_epoch": 0.5,
+           "translate": 1, "cutout": 2, "n_members": 3, "quality_bar": None},
+}
+#: Recipe entries that do not define a member (so they are not part of the zoo's identity).
+_NOT_IDENTITY = ("n_members", "quality_bar")
+
+
+class MissingZoo(FileNotFoundError):
+    """A chapter asked for zoo members that have not been built on this machine."""
+
+
+def recipe(name: str) -> dict[str, Any]:
+    """The recipe of zoo ``name`` (a copy), or a ``ValueError`` listing the names."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown zoo {name!r}; named zoos: {', '.join(RECIPES)}")
+    return dict(RECIPES[name])
+
+
+def identity(rec: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a recipe that define its members (the zoo's folder is named by their hash)."""
+    return {k: v for k, v in rec.items() if k not in _NOT_IDENTITY}
+
+
+def zoo_root() -> Path:
+    """``$SYMLIB_ZOO``, else ``zoo/`` beside ``results/`` (:func:`symlib.results.project_root`)."""
+    return Path(os.environ["SYMLIB_ZOO"]) if os.environ.get("SYMLIB_ZOO") else results.project_root() / "zoo"
+
+
+def model_config(rec: Mapping[str, Any], variant: str) -> ResNet8Config:
+    """The architecture of every member of ``variant`` (all share their fixed tensors: one ``arch_seed``); FiGLU's
+    std is the recipe's ``figlu_gain / √C`` per stage (the paper's ``1/√d``, Appendix E.4)."""
+    return ResNet8Config(widths=tuple(rec["widths"]), variant=variant, n_fix=rec["n_fix"], n_fix_head=rec["n_fix_head"],
+                         kappa=rec["kappa"], figlu_std=figlu_std_for(rec["widths"], rec["figlu_gain"]),
+                         arch_seed=derive_seed(rec["seed"], NAME, "arch", variant))
+
+
+def hyperparameters(rec: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """Member ``i``'s Table-8 draw — learning rate ``lr_scale·10^-U(lr_exponent)``, weight decay
+    ``10^-U(weight_decay_exponent)``, label smoothing ``U(0, label_smoothing_max)``, epochs
+    ``RandInt(epochs_min, epochs_max)`` — and its init / data seeds; seeded by ``(seed, i)`` only."""
+    rng = numpy_rng(rec["seed"], NAME, "hyperparameters", i)
+    return {"lr": float(rec["lr_scale"] * 10 ** -rng.uniform(*rec["lr_exponent"])),
+            "weight_decay": float(10 ** -rng.uniform(*rec["weight_decay_exponent"])),
+            "label_smoothing": float(rng.uniform(0, rec["label_smoothing_max"])),
+            "epochs": int(rng.integers(rec["epochs_min"], rec["epochs_max"] + 1)),
+            "init_seed": derive_seed(rec["seed"], NAME, "init", i), "data_seed": derive_seed(rec["seed"], NAME, "data", i)}
+
+
+def member(rec: Mapping[str, Any], draw: Mapping[str, Any], variant: str = "standard") -> Member:
+    """The training job of a member of ``variant``: AdamW, a linear warm-up from 0 to ``lr`` until ``peak_epoch``,
+    then linear decay to 0 (the authors' triangular schedule), label smoothing, batch ``batch_size``."""
+    return Member(model=model_config(rec, variant), init_seed=draw["init_seed"], data_seed=draw["data_seed"],
+                  train=TrainConfig(epochs=draw["epochs"], batch_size=rec["batch_size"], lr=draw["lr"],
+                                    weight_decay=draw["weight_decay"], optimizer=rec["optimizer"], schedule="linear",
+                                    warmup_epochs=rec["peak_epoch"], warmup_start_lr=0.0,
+                                    label_smoothing=draw["label_smoothing"]))
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, translate: int, cutout: int) -> torch.Tensor:
+    """FFCV's CIFAR augmentation (flip, translation, Cutout) drawn per image, scaled to the recipe's image size."""
+    return cifar_augment(x, generator, translate=translate, cutout=cutout)
+
+
+def data(rec: Mapping[str, Any]) -> tuple[Dataset, Dataset, Dataset]:
+    """``(train, eval_train, test)``: seeded CIFAR-10 subsets at the recipe's image size (area-downsampled from
+    32×32 where smaller); ``eval_train`` is a fixed subset of ``train``, measured without augmentation."""
+    factor = 32 // rec["image_size"]
+    train = load_cifar10("train").subset(rec["train_size"], derive_seed(rec["seed"], NAME, "train subset"))
+    eval_train = train.subset(rec["eval_train_size"], derive_seed(rec["seed"], NAME, "eval subset"))
+    test = load_cifar10("test").subset(rec["test_size"], derive_seed(rec["seed"], NAME, "test subset"))
+    return train.downsample(factor), eval_train.downsample(factor), test.downsample(factor)
