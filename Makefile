@@ -5,6 +5,7 @@
 # make zoo SCALE=small      — build (or resume, or grow with MEMBERS=N) the named CIFAR-10 zoo the zoo chapters read
 # make reproduce SCALE=small — recompute results/<SCALE>/ ;  make paper — the same at paper scale (a GPU box)
 # make publish — push the built book to the gh-pages branch (GitHub Pages)
+# make clean-cache — empty the store of trained members ($SYMLIB_MEMBERS, default members/; not results/, not the zoo)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -20,7 +21,7 @@ ifdef SYMLIB_DATA
 export SYMLIB_DATA := $(abspath $(SYMLIB_DATA))
 endif
 
-.PHONY: book test ci-book browser-test browser zoo reproduce paper ledger publish clean install
+.PHONY: book test ci-book browser-test browser zoo reproduce paper ledger publish clean clean-cache install
 
 install: $(STAMP)
 
@@ -54,7 +55,7 @@ test: $(STAMP)
 	for nb in $(NOTEBOOKS); do \
 	  $(PY) -m symlib.notebook $$nb _build/ci/nbval/$$(basename $$nb) --prepare-only -p scale ci -p recompute true; \
 	done
-	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results \
+	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results SYMLIB_MEMBERS=off \
 	  $(PY) -m pytest tests _build/ci/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
 	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(MAKE) --no-print-directory ci-book
 
@@ -103,3 +104,7 @@ publish: book
 
 clean:
 	rm -rf _build
+
+# The trained members that chapters' runs keep so that a re-run trains only what is missing (symlib.store)
+clean-cache:
+	$(PY) -m symlib.store clean

@@ -282,13 +282,22 @@ class MemberStore:
 
 
 def clean(root: Path | None = None) -> tuple[Path | None, int, int]:
-    """Empty the member store: ``(root, members removed, bytes freed)`` (``root`` ``None`` when it is off)."""
+    """Empty the member store: ``(root, members removed, bytes freed)`` (``root`` ``None`` when it is off). Only
+    the store's own files (``<architecture>/<key>.npz|.json`` and temporaries) are removed, then empty folders."""
     root = members_root() if root is None else Path(root)
     if root is None or not root.exists():
         return root, 0, 0
-    count = sum(1 for _ in root.rglob("*.json"))
-    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    shutil.rmtree(root)
+    count = size = 0
+    for path in sorted(root.glob("*/*")):
+        if path.is_file() and (path.suffix in (".npz", ".json") or path.name.endswith(".tmp")):
+            count += path.suffix == ".json"
+            size += path.stat().st_size
+            path.unlink()
+    for folder in [p for p in root.iterdir() if p.is_dir()] + [root]:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: something else lives there
+            pass
     return root, count, size
 
 
@@ -452,3 +461,28 @@ class Claims:
 __all__ = ["MemberStore", "Definitions", "Claims", "members_root", "code_fingerprint", "clean", "write_member",
            "read_record", "read_weights", "verify", "npz_states", "write_atomically", "describe_value",
            "describe_source", "describe_objective", "tell_reuse", "STALE_AFTER", "HEARTBEAT", "POLL", "OFF"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m symlib.store clean``: empty the member store and say what was removed."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m symlib.store",
+                                 description="The store of trained members ($SYMLIB_MEMBERS, else members/ at the "
+                                             "project root; SYMLIB_MEMBERS=off disables it).")
+    ap.add_argument("command", choices=["clean", "where"],
+                    help="clean: remove every stored member (not results/, not the zoo); where: print the folder")
+    args = ap.parse_args(argv)
+    if args.command == "where":
+        print(members_root() or "the member store is off (SYMLIB_MEMBERS=off)")
+        return
+    root, count, size = clean()
+    if root is None:
+        print("symlib: the member store is off (SYMLIB_MEMBERS=off): nothing to remove")
+    elif count or size:
+        print(f"symlib: removed {count} trained member(s) ({size / 2**20:.1f} MiB) from {root.resolve()}")
+    else:
+        print(f"symlib: no trained members to remove in {root.resolve()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
