@@ -67,10 +67,12 @@ class LayerFactory:
                                stride=stride, padding=padding, bias=bias)
         return nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=bias)
 
-    def activation(self, name: str, features: int, *, base: str = "gelu", figlu_std: float = 1.0) -> nn.Module:
-        """``base`` (``"gelu"`` or ``"relu"``), or for σ-Asym FiGLU whose ``F (features, features)`` has std ``figlu_std``."""
+    def activation(self, name: str, features: int, *, base: str = "gelu", figlu_std: float = 1.0,
+                   w_asym_figlu: bool = False) -> nn.Module:
+        """``base`` (``"gelu"`` or ``"relu"``), or for σ-Asym FiGLU whose ``F (features, features)`` has std
+        ``figlu_std``; ``w_asym_figlu=True`` gives W-Asym networks FiGLU too (the W-Asym GNN of Lim et al.'s code)."""
         if base not in ACTIVATIONS:
             raise ValueError(f"unknown activation {base!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if self.variant == "sigma_asym":
+        if self.variant == "sigma_asym" or (self.variant == "w_asym" and w_asym_figlu):
             return FiGLU(features, std=figlu_std, seed=self.seed(name))
         return ACTIVATIONS[base]()

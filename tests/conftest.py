@@ -17,7 +17,7 @@ def data_root() -> Path:
     """The dataset root; tests needing real data are skipped with a clear reason when it is absent."""
     root = Path(os.environ.get("SYMLIB_DATA", ROOT / "data"))
     if not (root / "MNIST" / "raw").exists():
-        pytest.skip(f"MNIST not found under {root}/MNIST/raw; set SYMLIB_DATA (e.g. ../shared/data)")
+        pytest.skip(f"MNIST not found under {root}/MNIST/raw; set SYMLIB_DATA to a folder holding MNIST/raw (or let torchvision download it)")
     return root
 
 

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..layers import FiGLU
 from ..permutation import PermutationSpec, linear_axes, norm_axes
 from ..variants import LayerFactory, check_variant
 from .registry import register
@@ -141,12 +140,10 @@ class GNN(nn.Module):
         self.norms = None if cfg.norm == "none" else nn.ModuleList(
             [nn.BatchNorm1d(cfg.width) if cfg.norm == "batch" else nn.LayerNorm(cfg.width) for _ in range(cfg.depth)])
 
-        def act(i: int) -> nn.Module:
-            if cfg.variant == "w_asym" and cfg.w_asym_figlu:  # the authors' code: W-Asym linears plus FiGLU
-                return FiGLU(cfg.width, std=cfg.figlu_std, seed=make.seed(f"acts.{i}"))
-            return make.activation(f"acts.{i}", cfg.width, base=cfg.activation, figlu_std=cfg.figlu_std or 1.0)
-
-        self.acts = nn.ModuleList([act(i) for i in range(cfg.depth)])
+        # the authors' code's W-Asym GNN gates with FiGLU too (w_asym_figlu); the factory decides what that builds
+        self.acts = nn.ModuleList([make.activation(f"acts.{i}", cfg.width, base=cfg.activation,
+                                                   figlu_std=cfg.figlu_std or 1.0, w_asym_figlu=cfg.w_asym_figlu)
+                                   for i in range(cfg.depth)])
         self.head = make.linear("head", cfg.width, cfg.out_features, n_fix=cfg.n_fix, kappa=cfg.kappa)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
