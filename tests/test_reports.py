@@ -1,6 +1,6 @@
-"""The sentences and picks the critical-points, symmetries and LMC chapters print, computed in their ``report.py``
-(the notebooks only display them): each checked against the committed ``small`` records, which the ledger reads
-too, and against small hand-made records whose answers are known."""
+"""The sentences and picks the critical-points, symmetries, LMC, MLI and Appendix A chapters print, computed in their
+``report.py`` (the notebooks only display them): each checked against the committed ``small`` records, which the
+ledger reads too, and against small hand-made records whose answers are known."""
 import ast
 import copy
 import glob
@@ -21,7 +21,7 @@ from symlib.theory import counting
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHAPTERS = ("critical_points", "symmetries", "lmc")
+CHAPTERS = ("critical_points", "symmetries", "lmc", "mli", "appendix_a")
 
 
 def _committed(chapter: str) -> dict:
@@ -360,3 +360,200 @@ def test_verdict_text(records):
     assert len(lmc.methods(r)) == 5 and "(= 1/√width)" in text  # the small preset runs both FiGLU scales
     assert math.isclose(r["manifest"]["config"]["figlu_std"][1], 1 / np.sqrt(r["manifest"]["config"]["width"]))
     assert all(ledger.sentence(c, r) in text for c in lmc.CLAIMS)
+
+
+# ------------------------------------------------------------------------------------------------------------- MLI
+
+from symlib.chapters import appendix_a as app  # noqa: E402
+from symlib.chapters import mli  # noqa: E402
+from symlib.formatting import listing, minutes, points  # noqa: E402
+from symlib.variants import LABELS, VARIANTS  # noqa: E402
+
+
+def _mli_curve(variant, member, start, delta, monotonic, tolerant=None):
+    """A straight descent from ``start`` to 1 with one rise of ``delta`` (> 0: non-monotonic) at the last step."""
+    alpha = [0.0, 0.5, 1.0]
+    loss = [start, 1.0 - max(delta, 0), 1.0] if delta > 0 else [start, (start + 1) / 2, 1.0]
+    return {"variant": variant, "member": member, "alpha": alpha, "loss": loss, "final_train_loss": loss[-1],
+            "delta": delta, "monotonic": float(monotonic),
+            "monotonic_tolerant": float(monotonic if tolerant is None else tolerant), "local_convexity": 0.5,
+            "global_convexity": 0.8, "global_convexity_interior": 0.75, "rise_alpha": 1.0,
+            "rise_is_last_step": 1.0}
+
+
+def _mli_record(n=6, zoo="small"):
+    """``n`` members per variant: standard members 0 and 1 rise (member 1 only by a tiny bump), σ-Asym member 0 rises,
+    W-Asym never; W-Asym starts from a loss of 5, the others from 3; σ-Asym member ``n - 1`` diverged."""
+    curves, members = [], []
+    for v in VARIANTS:
+        for i in range(n):
+            if v == "sigma_asym" and i == n - 1:
+                members.append({"variant": v, "member": i, "test_acc": float("nan"), "diverged": True})
+                continue
+            rises = {"standard": {0: 0.02, 1: 0.001}, "sigma_asym": {0: 0.01}}.get(v, {})
+            delta = rises.get(i, -0.01 * (i + 1))
+            curves.append(_mli_curve(v, i, 5.0 if v == "w_asym" else 3.0, delta, delta <= 0,
+                                     tolerant=delta <= 0.005))
+            members.append({"variant": v, "member": i, "test_acc": {"standard": 0.5, "sigma_asym": 0.55,
+                                                                    "w_asym": 0.4}[v] + 0.01 * i, "diverged": False})
+    return {"manifest": {"config": {"zoo": zoo, "n_members": n, "scale": "small"}},
+            "result": {"curves": curves, "members": members,
+                       "diverged": {"standard": 0, "sigma_asym": 1, "w_asym": 0}}}
+
+
+def test_zoo_recipe_is_the_named_zoos():
+    from symlib.zoo import RECIPES
+    assert mli.zoo_recipe({"zoo": "small"}) is RECIPES["small"]
+    assert mli.zoo_recipe({"zoo": "ci", "n_members": 3}) is RECIPES["ci"]
+    with pytest.raises(KeyError):
+        mli.zoo_recipe({"zoo": "no such zoo"})
+
+
+def test_zoo_build_text(records):
+    from symlib.zoo import Zoo
+    r = records["mli"]
+    cfg = r["manifest"]["config"]
+    summary = Zoo(cfg["zoo"]).stored_summary(cfg["n_members"])
+    assert summary is not None  # the committed small zoo's record
+    assert mli.zoo_build_text(r) == (
+        f"The zoo: {cfg['n_members']} members per variant, built in {minutes(summary['result']['build_time_s'])} "
+        f"on {summary['manifest']['device']} (commit `{summary['manifest']['git_commit'][:12]}`).")
+
+
+def test_zoo_build_text_without_a_stored_zoo(monkeypatch, tmp_path):
+    monkeypatch.setenv("SYMLIB_RESULTS", str(tmp_path))
+    assert mli.zoo_build_text(_mli_record(n=3)) == ("The zoo: 3 members per variant (its build record, with the "
+                                                    "build's time and device, is not among the stored results).")
+
+
+def test_mli_verdict_summary_on_a_hand_made_record():
+    s = mli.verdict_summary(_mli_record())
+    assert s["monotonic"] == pytest.approx({"standard": 4 / 6, "sigma_asym": 4 / 5, "w_asym": 1.0})
+    assert s["monotonic_tolerant"] == pytest.approx({"standard": 5 / 6, "sigma_asym": 4 / 5, "w_asym": 1.0})
+    assert s["delta"]["w_asym"] == pytest.approx(-0.035)
+    assert s["delta"]["standard"] == pytest.approx((0.02 + 0.001 - 0.03 - 0.04 - 0.05 - 0.06) / 6)
+    assert s["test_acc"] == pytest.approx({"standard": 0.525, "sigma_asym": 0.57, "w_asym": 0.425})  # NaN: diverged
+    assert s["start_loss"] == {"standard": 3.0, "sigma_asym": 3.0, "w_asym": 5.0}
+    assert s["diverged"] == {"standard": 0, "sigma_asym": 1, "w_asym": 0}
+    assert s["largest_delta"] == pytest.approx(0.02)
+
+
+def test_mli_verdict_text_on_a_hand_made_record(monkeypatch):
+    from symlib.zoo import RECIPES
+    rec = _mli_record()
+    text = mli.verdict_text(rec)
+    assert text.startswith("\nOf 6 members per variant, 100\u202f% of W-Asym, 80\u202f% of σ-Asym and\n67\u202f% of "
+                           "standard networks interpolate monotonically")
+    assert "(paper:\n100.0\u202f%, 87.3\u202f%, 26.3\u202f%); mean Δ −0.0350, " in text
+    assert "nats; 1 σ-Asym members diverged." in text
+    assert "the shares are 100\u202f%, 80\u202f% and 83\u202f%." in text
+    assert f"\n\n{ledger.sentence(mli.CLAIMS[0], rec)}\n\n" in text
+    assert ("mean test accuracy of 52.5\u202f% (standard),\n57.0\u202f% (σ-Asym) and 42.5\u202f% (W-Asym) on "
+            "16×16 images") in text
+    assert "The largest Δ of any member is\n0.0200 nats." in text
+    assert "(mean $L(0)$\n5.00 against 3.00 nats for standard networks" in text and "std κ = 2, dwarf" in text
+    # the image size and κ are the zoo recipe's
+    monkeypatch.setitem(RECIPES, "small", {**RECIPES["small"], "image_size": 8, "kappa": 0.5})
+    text = mli.verdict_text(rec)
+    assert "on 8×8 images" in text and "std κ = 0.5, dwarf" in text
+
+
+def test_mli_verdict_text(records):
+    r = records["mli"]
+    m, s = mli.metrics_frame(r), mli.verdict_summary(r)
+    recipe = mli.zoo_recipe(r["manifest"]["config"])
+    for v in VARIANTS:
+        assert s["monotonic"][v] == pytest.approx(m[m.variant == v].monotonic.mean())
+        assert s["start_loss"][v] == pytest.approx(np.mean([c["loss"][0] for c in r["result"]["curves"]
+                                                            if c["variant"] == v]))
+    text = mli.verdict_text(r)
+    assert f"Of {r['manifest']['config']['n_members']} members per variant, {percent(s['monotonic']['w_asym'], 0)} " \
+           f"of W-Asym" in text
+    assert f"The largest Δ of any member is\n{number(m.delta.max(), 4)} nats" in text
+    assert f"on {recipe['image_size']}×{recipe['image_size']} images" in text
+    assert f"std κ = {listing(recipe['kappa'])}," in text
+    assert ledger.sentence(mli.CLAIMS[0], r) in text
+
+
+def test_mli_claim_numbers_go_through_formatting():
+    """The premise's and the claim's shares read as before the move to symlib.formatting (whole percents)."""
+    rec = _mli_record()
+    ok, text = mli.CLAIMS[0].premise.check(rec)
+    assert not ok
+    assert text.startswith("2 of 6 standard members are non-monotonic (33 %; paper 73.7 %)")
+    assert mli.CLAIMS[0].assess(rec).ours == "monotonic W-Asym / σ-Asym / Standard: 100 % / 80 % / 67 %"
+
+
+# ------------------------------------------------------------------------------------------------------ Appendix A
+
+def _app_record(grid_epochs=8):
+    """Pairs (0, 1), (2, 3), (4, 5) per variant; members 0-5 per variant, standard overfitting by 2 points, σ-Asym
+    by 3, W-Asym by 1, with member 5 of σ-Asym diverged; a 2 × 2 Figure-6 grid beside the standard run, one cell
+    never reaching the threshold."""
+    pairs = [{"variant": v, "a": 2 * k, "b": 2 * k + 1, "barrier": b + 0.01 * k,
+              "distance_per_parameter": d * (1 + 0.1 * k)}
+             for v, d, b in (("standard", 0.001, 0.5), ("sigma_asym", 0.0011, 0.1), ("w_asym", 0.0012, 0.02))
+             for k in range(3)]
+    members = [{"variant": v, "member": i, "train_acc": 0.5 + 0.01 * i + gap + 0.001 * i * i,
+                "test_acc": 0.5 + 0.01 * i, "diverged": v == "sigma_asym" and i == 5}
+               for v, gap in (("standard", 0.02), ("sigma_asym", 0.03), ("w_asym", 0.01)) for i in range(6)]
+    runs = [{"variant": "standard", "n_fix": 0, "kappa": 0.0, "fixed_entries": 0, "train_acc": [0.3, 0.45, 0.5],
+             "epochs_to_threshold": 2, "diverged": False}]
+    runs += [{"variant": "w_asym", "n_fix": n, "kappa": k, "fixed_entries": 1000 * n,
+              "train_acc": [0.2, 0.3, 0.35 if e is None else 0.45], "epochs_to_threshold": e, "diverged": False}
+             for (n, k), e in (((4, 0.75), 2), ((4, 1.5), 3), ((8, 0.75), 3), ((8, 1.5), None))]
+    return {"manifest": {"config": {"grid_epochs": grid_epochs, "scale": "small"}},
+            "result": {"pairs": pairs, "members": members, "training_speed": {"threshold": 0.41632, "runs": runs}}}
+
+
+def test_threshold_text():
+    assert app.threshold_text(_app_record()) == "Here the threshold is **41.6\u202f%** training accuracy."
+
+
+def test_appendix_a_verdict_summary_on_a_hand_made_record():
+    s = app.verdict_summary(_app_record())
+    assert s["distance"] == pytest.approx({"standard": 0.0011, "w_asym": 0.00132})
+    assert s["barrier"] == pytest.approx({"standard": 0.51, "w_asym": 0.03})
+    assert s["gap"] == pytest.approx({"standard": 0.02 + 0.001 * 55 / 6, "sigma_asym": 0.03 + 0.001 * 30 / 5,
+                                      "w_asym": 0.01 + 0.001 * 55 / 6})  # σ-Asym's diverged member left out
+
+
+def test_appendix_a_verdict_text_on_a_hand_made_record():
+    rec = _app_record()
+    text = app.verdict_text(rec)
+    assert text.startswith("\nDistance per parameter: 0.00110 (standard) vs 0.00132 (W-Asym), with\nmidpoint "
+                           "barriers 0.510 vs 0.030 nats. Mean train − test accuracy gap:\n"
+                           f"{points(0.02 + 0.001 * 55 / 6, 2)} (standard), 3.60\u202fpoints (σ-Asym) and ")
+    assert text.endswith(f"\n(W-Asym).\n\n{ledger.sentences(app.CLAIMS, rec)}\n")
+
+
+def test_appendix_a_verdict_text(records):
+    r = records["appendix_a"]
+    pairs, of = app.pairs_frame(r), app.overfitting_frame(r)
+    text = app.verdict_text(r)
+    for v in ("standard", "w_asym"):
+        assert number(pairs[pairs.variant == v].distance_per_parameter.mean(), 5) in text
+        assert number(pairs[pairs.variant == v].barrier.mean()) in text
+    for v in VARIANTS:
+        label = "standard" if v == "standard" else LABELS[v]
+        assert f"{points(of[of.variant == v].gap.mean(), 2)} ({label})" in text.replace("\n", " ")
+    assert all(ledger.sentence(c, r) in text for c in app.CLAIMS)
+    assert app.threshold_text(r) == \
+        f"Here the threshold is **{percent(r['result']['training_speed']['threshold'])}** training accuracy."
+
+
+def test_appendix_a_tables_and_claims_read_as_before():
+    """Numbers moved to symlib.formatting read as the f-strings they replace did."""
+    rec = _app_record()
+    t = app.speed_table(rec)
+    assert list(t.index) == ["standard", "W-Asym, n_fix 4, κ 0.75", "W-Asym, n_fix 4, κ 1.5",
+                             "W-Asym, n_fix 8, κ 0.75", "W-Asym, n_fix 8, κ 1.5"]
+    assert list(t["epochs to the threshold"]) == ["2", "2", "3", "3", "never (in 8)"]
+    assert app.report.standard_reaches_threshold(rec)[1] == \
+        "the standard ResNet reaches 41.6 % training accuracy in 2 epochs"
+    a = app.report.figure6_claim(rec)
+    assert a.ours == "standard 2 epochs; W-Asym cells 2–3 epochs, 1 of 4 never reach it in 8"
+    assert a.note.startswith("Spearman ρ with n_fix 0.") and ", with κ 0." in a.note
+    assert app.report.distance_claim(rec).ours == ("distance 0.00132 vs 0.00110; barrier 0.030 vs 0.510 "
+                                            "(W-Asym vs Standard, 3 pairs)")
+    assert app.report.overfitting_claim(rec).ours.startswith("train − test accuracy gap: σ-Asym 3.60, W-Asym ")

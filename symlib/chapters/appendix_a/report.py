@@ -15,15 +15,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from ... import stats
+from ... import ledger, stats
 from ...claims import Assessment, Claim, Premise, across, directional
-from ...formatting import integer, number, percent, points
+from ...formatting import integer, listing, number, percent, points
 from ...plotting import METHOD_COLORS, new_figure
 from ...variants import LABELS, VARIANTS
 
 __all__ = ["CLAIMS", "DISTANCE_MARGIN", "PAPER", "PARAMETERS", "distance_table", "figure6", "figure6_curves",
            "figure_distance_barrier", "overfitting_frame", "overfitting_table", "pairs_frame", "speed_frame",
-           "speed_table"]
+           "speed_table", "threshold_text", "verdict_summary", "verdict_text"]
 
 #: The notebook's parameters in words, with their units (the chapter's parameter table).
 PARAMETERS = {
@@ -106,11 +106,11 @@ def speed_table(record: Mapping[str, Any]) -> pd.DataFrame:
     sp = speed_frame(record)
     never = f"never (in {record['manifest']['config']['grid_epochs']})"
     return pd.DataFrame({"fixed entries": sp.fixed_entries.map(integer).to_numpy(),
-                         "epochs to the threshold": [never if np.isnan(e) else f"{e:.0f}"
+                         "epochs to the threshold": [never if np.isnan(e) else number(e, 0)
                                                      for e in sp.epochs_to_threshold],
                          "final training accuracy": sp.final_train_acc.map(percent).to_numpy(),
                          "diverged": sp.diverged.map({True: "yes", False: "no"}).to_numpy()},
-                        index=["standard" if v == "standard" else f"W-Asym, n_fix {n}, κ {k:g}"
+                        index=["standard" if v == "standard" else f"W-Asym, n_fix {n}, κ {listing(float(k))}"
                                for v, n, k in zip(sp.variant, sp.n_fix, sp.kappa)])
 
 
@@ -201,6 +201,45 @@ def figure6_curves(record: Mapping[str, Any]):
     return fig
 
 
+# ------------------------------------------------------------------------------------------------- prose
+# Sentences of the page, formatted here (tested in tests/test_reports.py) so the notebook only displays them.
+
+def threshold_text(record: Mapping[str, Any]) -> str:
+    """Figure 6's training-accuracy threshold of this run (fixed, or from the rule on the standard run), in words."""
+    return (f"Here the threshold is **{percent(record['result']['training_speed']['threshold'])}** "
+            "training accuracy.")
+
+
+def verdict_summary(record: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """The numbers the verdict quotes: mean distance per parameter (``distance``) and mean midpoint barrier
+    (``barrier``) over each variant's pairs, standard and W-Asym; mean train − test accuracy gap (``gap``, a
+    difference of fractions) over each variant's members that did not diverge, standard, σ-Asym and W-Asym."""
+    pairs = pairs_frame(record)
+    of = overfitting_frame(record)
+    pair_variants = ("standard", "w_asym")
+    return {"distance": {v: float(pairs[pairs.variant == v].distance_per_parameter.mean()) for v in pair_variants},
+            "barrier": {v: float(pairs[pairs.variant == v].barrier.mean()) for v in pair_variants},
+            "gap": {v: float(of[of.variant == v].gap.mean()) for v in VARIANTS}}
+
+
+def verdict_text(record: Mapping[str, Any]) -> str:
+    """The chapter's closing verdict: distances per parameter beside the barriers (standard vs W-Asym), the mean
+    train − test gap of every variant (:func:`verdict_summary`), then every claim's verdict in words
+    (:func:`symlib.ledger.sentences`, as the ledger says them)."""
+    s = verdict_summary(record)
+    dist = {v: number(x, 5) for v, x in s["distance"].items()}
+    barrier = {v: number(x) for v, x in s["barrier"].items()}
+    gap = {v: points(x, 2) for v, x in s["gap"].items()}
+    return f"""
+Distance per parameter: {dist['standard']} (standard) vs {dist['w_asym']} (W-Asym), with
+midpoint barriers {barrier['standard']} vs {barrier['w_asym']} nats. Mean train − test accuracy gap:
+{gap['standard']} (standard), {gap['sigma_asym']} (σ-Asym) and {gap['w_asym']}
+(W-Asym).
+
+{ledger.sentences(CLAIMS, record)}
+"""
+
+
 # ------------------------------------------------------------------------------------------------- claims
 
 def _paired_pairs(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -213,7 +252,8 @@ def standard_barrier(record) -> tuple[bool, str]:
     d = _paired_pairs(record)
     p = stats.one_sample(d.barrier_std, 0.0, "greater")
     return (d.barrier_std.mean() > 0 and p < stats.ALPHA,
-            f"standard midpoint barrier {d.barrier_std.mean():.3f} nats over {len(d)} pairs (> 0: {stats.format_p(p)})")
+            f"standard midpoint barrier {number(d.barrier_std.mean())} nats over {len(d)} pairs "
+            f"(> 0: {stats.format_p(p)})")
 
 
 def distance_claim(record) -> Assessment:
@@ -221,8 +261,9 @@ def distance_claim(record) -> Assessment:
     p_barrier = stats.wilcoxon(d.barrier_w, d.barrier_std, "less")
     p_far = stats.wilcoxon(d.distance_per_parameter_w, DISTANCE_MARGIN * d.distance_per_parameter_std, "greater")
     lower = d.barrier_w.mean() < d.barrier_std.mean()
-    ours = (f"distance {d.distance_per_parameter_w.mean():.5f} vs {d.distance_per_parameter_std.mean():.5f}; barrier "
-            f"{d.barrier_w.mean():.3f} vs {d.barrier_std.mean():.3f} (W-Asym vs Standard, {len(d)} pairs)")
+    ours = (f"distance {number(d.distance_per_parameter_w.mean(), 5)} vs "
+            f"{number(d.distance_per_parameter_std.mean(), 5)}; barrier {number(d.barrier_w.mean())} vs "
+            f"{number(d.barrier_std.mean())} (W-Asym vs Standard, {len(d)} pairs)")
     note = (f"paired Wilcoxon: barrier lower {stats.format_p(p_barrier)}; distance ≥ {DISTANCE_MARGIN} × standard "
             f"{stats.format_p(p_far)}")
     if not lower or p_barrier >= stats.ALPHA:
@@ -245,7 +286,7 @@ def standard_overfits(record) -> tuple[bool, str]:
     g = _gaps(record)
     p = stats.wilcoxon(g.standard, np.zeros(len(g)), "greater")
     return (g.standard.mean() > 0 and p < stats.ALPHA,
-            f"standard train − test gap {100 * g.standard.mean():.2f} points over {len(g)} members "
+            f"standard train − test gap {number(100 * g.standard.mean(), 2)} points over {len(g)} members "
             f"(> 0: {stats.format_p(p)})")
 
 
@@ -259,8 +300,9 @@ def overfitting_claim(record) -> Assessment:
         outcomes[LABELS[v]] = (g[v].mean() < g.standard.mean(), p, p_opp)
         parts.append(f"{LABELS[v]} smaller {stats.format_p(p)}, larger {stats.format_p(p_opp)}")
     verdict, against = across(outcomes)
-    ours = ("train − test accuracy gap: " + ", ".join(f"{LABELS[v]} {100 * g[v].mean():.2f}" for v in ASYMMETRIC)
-            + f" vs Standard {100 * g.standard.mean():.2f} points")
+    ours = ("train − test accuracy gap: "
+            + ", ".join(f"{LABELS[v]} {number(100 * g[v].mean(), 2)}" for v in ASYMMETRIC)
+            + f" vs Standard {number(100 * g.standard.mean(), 2)} points")
     note = f"paired Wilcoxon over {len(g)} members: " + "; ".join(parts)
     if against:
         note += "; overfits more: " + ", ".join(against)
@@ -273,8 +315,8 @@ def standard_reaches_threshold(record) -> tuple[bool, str]:
     sp = speed_frame(record)
     e = sp[sp.variant == "standard"].epochs_to_threshold.iloc[0]
     thr = record["result"]["training_speed"]["threshold"]
-    return (not np.isnan(e), f"the standard ResNet reaches {100 * thr:.1f} % training accuracy "
-            + (f"in {e:.0f} epochs" if not np.isnan(e) else f"never in {cfg['grid_epochs']} epochs"))
+    return (not np.isnan(e), f"the standard ResNet reaches {number(100 * thr, 1)} % training accuracy "
+            + (f"in {number(e, 0)} epochs" if not np.isnan(e) else f"never in {cfg['grid_epochs']} epochs"))
 
 
 def figure6_claim(record) -> Assessment:
@@ -288,11 +330,12 @@ def figure6_claim(record) -> Assessment:
     rho_k, p_k = stats.spearman(grid.kappa, epochs, "greater")
     failed = int(grid.epochs_to_threshold.isna().sum())
     reached = grid.epochs_to_threshold.dropna()
-    std_text = f"{std_epochs:.0f} epochs" if std_epochs < never else f"never in {cfg['grid_epochs']} epochs"
-    cells = f"{reached.min():.0f}–{reached.max():.0f} epochs" if len(reached) else "none reach it"
+    std_text = f"{number(std_epochs, 0)} epochs" if std_epochs < never else f"never in {cfg['grid_epochs']} epochs"
+    cells = f"{number(reached.min(), 0)}–{number(reached.max(), 0)} epochs" if len(reached) else "none reach it"
     ours = (f"standard {std_text}; W-Asym cells {cells}, {failed} of {len(grid)} never reach it in "
             f"{cfg['grid_epochs']}")
-    note = f"Spearman ρ with n_fix {rho_n:.2f} ({stats.format_p(p_n)}), with κ {rho_k:.2f} ({stats.format_p(p_k)})"
+    note = (f"Spearman ρ with n_fix {number(rho_n, 2)} ({stats.format_p(p_n)}), with κ {number(rho_k, 2)} "
+            f"({stats.format_p(p_k)})")
     rhos = [r for r in (rho_n, rho_k) if np.isfinite(r)]
     if len(rhos) < 2:
         return Assessment(ours, "inconclusive", note + "; epochs do not vary along an axis of the grid")
