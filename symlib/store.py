@@ -56,6 +56,7 @@ import torch
 
 from . import results
 from .architectures import describe
+from .architectures.registry import registered
 
 #: Format of a member's ``.json`` (part of the key: a new format never reads an old file as a member).
 FORMAT = 1
@@ -259,7 +260,8 @@ class MemberStore:
         return None if root is None else cls(root)
 
     def stem(self, member: Any, key: str) -> Path:
-        arch = type(member.model).__name__
+        built_by = registered().get(type(member.model))
+        arch = built_by.__name__ if built_by is not None else type(member.model).__name__
         return self.root / arch / key[:24]
 
     def load(self, member: Any, key: str) -> dict | None:
