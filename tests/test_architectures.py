@@ -28,6 +28,7 @@ from torch import nn
 
 from symlib.architectures import MLP, MLPConfig, ResNet8, ResNet8Config
 from symlib.architectures.gnn import GNN, GNNConfig
+from symlib.architectures.resnet20 import ResNet20, ResNet20Config
 from symlib.layers import WAsymConv2d, WAsymLinear, fixed_buffer_names, trainable_parameters
 from symlib.permutation import apply_permutation, random_permutation
 from symlib.variants import VARIANTS, LayerFactory
@@ -62,6 +63,11 @@ ARCHS = [
     Arch("resnet8_paper", lambda v, s: ResNet8(ResNet8Config(widths=PAPER_WIDTHS, variant=v, arch_seed=s)), (3, 8, 8)),
     Arch("resnet8_batchnorm", lambda v, s: ResNet8(ResNet8Config(widths=(8, 16, 16), variant=v, n_fix=4, n_fix_head=4,
                                                                  norm="batch", arch_seed=s)), (3, 8, 8)),
+    Arch("resnet20", lambda v, s: ResNet20(ResNet20Config(variant=v, arch_seed=s)), (3, 8, 8)),
+    Arch("resnet20_code_kappa_batchnorm", lambda v, s: ResNet20(ResNet20Config(variant=v, kappa=3.0, norm="batch",
+                                                                              arch_seed=s)), (3, 8, 8)),
+    Arch("resnet20_figlu_std1", lambda v, s: ResNet20(ResNet20Config(variant=v, figlu_std=(1.0, 1.0, 1.0),
+                                                                    arch_seed=s)), (3, 8, 8)),
     Arch("gnn_small", lambda v, s: _gnn(v, s), (12,), graph=True),
     Arch("gnn_layernorm_relu", lambda v, s: _gnn(v, s, norm="layer", activation="relu", depth=2), (12,), graph=True),
     Arch("gnn_paper", lambda v, s: GNN(GNNConfig(variant=v, w_asym_figlu=True, arch_seed=s)), (128,), graph=True),

@@ -1,0 +1,219 @@
+"""ResNet20 with LayerNorm, the network of Lim et al.'s linear-mode-connectivity experiments (Table 1 rows 2-3,
+Appendix E.1.1, Tables 6-7), at any width multiplier.
+
+Layout (``resnet20`` / ``w_resnet20`` in the authors' ``lmc/models/models_resnet.py``, github.com/cptq/asymmetric-networks):
+a 3×3 stem conv ``3 → 16w``, norm, activation; then three stages of three basic blocks each, widths
+``(16w, 32w, 64w)`` for width multiplier ``w`` (1× = 16/32/64, the paper's "width 64"; 8× = 128/256/512). A block
+is ``act2(norm2(conv2(act1(norm1(conv1 x)))) + shortcut(x))`` with 3×3 convs (padding 1, no bias), stride 2 in the
+first block of stages 2 and 3, and a 1×1 shortcut conv (no bias) followed by its own norm exactly where the shape
+changes (first blocks of stages 2 and 3; identity elsewhere); every norm is LayerNorm as ``GroupNorm(1, C)``
+(per-channel affine); global average pooling; a linear head ``64w → num_classes`` with bias.
+
+Parameter counts (``num_classes = 10``; trainable = without W-Asym's fixed entries; FiGLU's ``F`` are buffers):
+
+=========  =============  =============
+variant    1×             8×
+=========  =============  =============
+standard   272,474        17,289,866
+W-Asym     230,026        16,273,946
+σ-Asym     272,474        17,289,866
+=========  =============  =============
+
+(W-Asym fixes 42,448 entries at 1× and 1,015,920 at 8×). The paper states no ResNet20 parameter count; the
+standard count equals the authors' ``resnet20(w)`` (same layers, ``nn.Linear`` head with bias).
+
+Variants:
+
+* W-Asym (paper, Appendix E.1.1, Tables 6-7): every conv fixes ``n_fix`` **entries** (not whole filters) of its
+  ``C_in·k·k`` weights per output channel, the head ``n_fix`` entries per row (the authors' ``random_subsets``
+  masks); fixed entries ``~ N(0, κ²)``. ``n_fix`` is the 7-tuple ``(stem, stage-1 convs, stage-2 convs,
+  stage-2 shortcut, stage-3 convs, stage-3 shortcut, head)``; Table 6 (1×) gives ``(12, 36, 54, 6, 72, 8, 8)``,
+  Table 7 (8×) three times those, the stem capped at its 27 entries: ``(27, 108, 162, 18, 216, 24, 24)``
+  (:data:`TABLE6_N_FIX`, :data:`TABLE7_N_FIX`; the default picks Table 7 at ``w = 8`` and Table 6 otherwise).
+  The tables' "Block1-Skip" (4 / 12) is unused: stage 1 keeps its shape, so it has no shortcut conv, in the
+  authors' code as here. ``κ = 2`` is the paper's (Tables 6-7); the authors' training script
+  ``lmc/train-cifar-resnet.py`` uses ``mask_constant = 3``, i.e. κ = 3 — pass ``kappa=3.0`` for the code's.
+* σ-Asym (paper, Section 4.2): every activation (stem, and both of every block) is FiGLU; ``F`` of stage ``s``
+  (the stem counts as stage 1) has absolute std ``figlu_std[s − 1]``, default ``1/√C`` for that stage's ``C``
+  channels (the authors' ``AsymSwiGLU`` scales ``N(0, 1)`` by ``1/√C``). Every norm is kept. The authors'
+  ``sigma_resnet20`` is *not* this network: it builds W-Asym blocks (``SparseBasicBlock``) plus a single FiGLU
+  after the stem (their σ-Asym block class, which also drops ``norm2``, is unused). We build the real σ-Asym.
+
+``norm="batch"`` replaces every LayerNorm by ``BatchNorm2d`` (running statistics permuted with their channels).
+
+Initialisation follows the authors' ``_weights_init``: ``kaiming_normal_`` on every dense conv and the head of the
+standard and σ-Asym networks; the W-Asym layers (their ``SparseConv2d``/``SparseLinear`` are not ``nn.Conv2d``/
+``nn.Linear``) keep PyTorch's default (:func:`symlib.init.kaiming_normal_` touches dense layers only).
+
+Symmetries: each stage's residual stream carries one permutation ``S{s}`` shared by the stem output (stage 1), every
+block output of the stage and the shortcut conv's output; block ``b`` of stage ``s`` has its hidden channels
+``H{s}_{b}``. Activation matching reads ``S{s}`` at the last block of stage ``s`` and ``H{s}_{b}`` at that block's
+``act1``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..init import kaiming_normal_
+from ..permutation import PermutationSpec, conv_axes, linear_axes
+from ..permutation import norm_axes as norm_axes_of
+from ..variants import LayerFactory, check_variant
+from .registry import register
+
+BLOCKS_PER_STAGE = 3
+NORMS = ("layer", "batch")
+N_FIX_FIELDS = ("stem", "stage1_conv", "stage2_conv", "stage2_skip", "stage3_conv", "stage3_skip", "head")
+TABLE6_N_FIX = (12, 36, 54, 6, 72, 8, 8)  # Lim et al. Table 6 (width 1×), Block1-Skip unused
+TABLE7_N_FIX = (27, 108, 162, 18, 216, 24, 24)  # Table 7 (width 8×): 3× Table 6, stem capped at 3·3·3 = 27
+
+
+def paper_n_fix(width: int) -> tuple[int, ...]:
+    """The paper's ``n_fix`` for width multiplier ``width``: Table 7 at 8×, Table 6 otherwise."""
+    return TABLE7_N_FIX if width == 8 else TABLE6_N_FIX
+
+
+def stage_widths(width: int) -> tuple[int, int, int]:
+    return (16 * width, 32 * width, 64 * width)
+
+
+@dataclass(frozen=True)
+class ResNet20Config:
+    """Architecture of :class:`ResNet20`. ``width``: the multiplier ``w`` (stages ``16w, 32w, 64w``);
+    ``n_fix``: fixed entries per output channel/row, ordered as :data:`N_FIX_FIELDS` (W-Asym only; ``None``: the
+    paper's, :func:`paper_n_fix`); ``kappa``: std of the fixed entries (W-Asym only); ``figlu_std``: absolute std
+    of FiGLU's ``F`` per stage (σ-Asym only; ``None``: ``1/√C``); ``norm``: ``"layer"`` or ``"batch"``. Fields a
+    variant does not use are normalised (W-Asym's to 0 / 1.0, σ-Asym's to ``()``), so equal networks have equal
+    configs."""
+
+    width: int = 1
+    in_channels: int = 3
+    num_classes: int = 10
+    variant: str = "standard"
+    n_fix: tuple[int, ...] | None = None
+    kappa: float = 2.0
+    figlu_std: tuple[float, ...] | None = None
+    norm: str = "layer"
+    arch_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_variant(self.variant)
+        if int(self.width) < 1:
+            raise ValueError(f"width must be a positive multiplier, got {self.width}")
+        object.__setattr__(self, "width", int(self.width))
+        if self.norm not in NORMS:
+            raise ValueError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        if self.variant == "w_asym":
+            n_fix = paper_n_fix(self.width) if self.n_fix is None else tuple(int(n) for n in self.n_fix)
+            if len(n_fix) != len(N_FIX_FIELDS) or min(n_fix) < 0:
+                raise ValueError(f"n_fix must be {len(N_FIX_FIELDS)} counts >= 0 ({', '.join(N_FIX_FIELDS)}), "
+                                 f"got {n_fix}")
+            object.__setattr__(self, "n_fix", n_fix)
+            object.__setattr__(self, "kappa", float(self.kappa))
+        else:
+            object.__setattr__(self, "n_fix", (0,) * len(N_FIX_FIELDS))
+            object.__setattr__(self, "kappa", 1.0)
+        if self.variant == "sigma_asym":
+            std = (tuple(c ** -0.5 for c in stage_widths(self.width)) if self.figlu_std is None
+                   else tuple(float(s) for s in self.figlu_std))
+            if len(std) != 3 or min(std) <= 0:
+                raise ValueError(f"figlu_std must be three positive stds (one per stage), got {std}")
+            object.__setattr__(self, "figlu_std", std)
+        else:
+            object.__setattr__(self, "figlu_std", ())
+
+
+def _norm(cfg: ResNet20Config, channels: int) -> nn.Module:
+    return nn.GroupNorm(1, channels) if cfg.norm == "layer" else nn.BatchNorm2d(channels)
+
+
+class _Block(nn.Module):
+    """``act2(norm2(conv2(act1(norm1(conv1 x)))) + shortcut(x))``; layers named ``{prefix}.*``."""
+
+    def __init__(self, prefix: str, c_in: int, c_out: int, stride: int, n_conv: int, n_skip: int, std: float,
+                 cfg: ResNet20Config, make: LayerFactory) -> None:
+        super().__init__()
+
+        def conv(name: str, a: int, k: int, s: int, n_fix: int) -> nn.Module:
+            return make.conv(f"{prefix}.{name}", a, c_out, k, stride=s, padding=k // 2, n_fix=min(n_fix, a * k * k),
+                             fix="entries", kappa=cfg.kappa, bias=False)
+
+        def act(name: str) -> nn.Module:
+            return make.activation(f"{prefix}.{name}", c_out, base="relu", figlu_std=std)
+
+        self.conv1, self.norm1, self.act1 = conv("conv1", c_in, 3, stride, n_conv), _norm(cfg, c_out), act("act1")
+        self.conv2, self.norm2 = conv("conv2", c_out, 3, 1, n_conv), _norm(cfg, c_out)
+        self.has_shortcut = stride != 1 or c_in != c_out
+        if self.has_shortcut:
+            self.shortcut, self.shortcut_norm = conv("shortcut", c_in, 1, stride, n_skip), _norm(cfg, c_out)
+        self.act2 = act("act2")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
+        skip = self.shortcut_norm(self.shortcut(x)) if self.has_shortcut else x
+        return self.act2(y + skip)
+
+
+@register(ResNet20Config)
+class ResNet20(nn.Module):
+    """``x (B, in_channels, H, W) -> logits (B, num_classes)`` for any ``H, W >= 4`` (CIFAR-10: 32×32).
+    Blocks are ``stage{s}.{b}`` for ``s = 1..3``, ``b = 0..2``."""
+
+    def __init__(self, cfg: ResNet20Config) -> None:
+        super().__init__()
+        self.cfg = cfg
+        make = LayerFactory(cfg.variant, cfg.arch_seed)
+        widths = stage_widths(cfg.width)
+        n_stem, n1, n2, s2, n3, s3, n_head = cfg.n_fix
+        stds = cfg.figlu_std or (1.0, 1.0, 1.0)  # unused unless σ-Asym
+        self.stem = make.conv("stem", cfg.in_channels, widths[0], 3, padding=1,
+                              n_fix=min(n_stem, cfg.in_channels * 9), fix="entries", kappa=cfg.kappa, bias=False)
+        self.stem_norm = _norm(cfg, widths[0])
+        self.stem_act = make.activation("stem_act", widths[0], base="relu", figlu_std=stds[0])
+        c_in = widths[0]
+        for s, (c, n_conv, n_skip) in enumerate(zip(widths, (n1, n2, n3), (0, s2, s3)), start=1):
+            blocks = []
+            for b in range(BLOCKS_PER_STAGE):
+                stride = 2 if (s > 1 and b == 0) else 1
+                blocks.append(_Block(f"stage{s}.{b}", c_in, c, stride, n_conv, n_skip, stds[s - 1], cfg, make))
+                c_in = c
+            setattr(self, f"stage{s}", nn.Sequential(*blocks))
+        self.head = make.linear("head", widths[2], cfg.num_classes, n_fix=n_head, kappa=cfg.kappa)
+        kaiming_normal_(self)  # dense layers only: the authors' `_weights_init`
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem_act(self.stem_norm(self.stem(x)))
+        x = self.stage3(self.stage2(self.stage1(x)))
+        return self.head(x.mean(dim=(2, 3)))
+
+    def blocks(self):
+        """``(s, b, block)`` for every block, in forward order."""
+        for s in (1, 2, 3):
+            for b, block in enumerate(getattr(self, f"stage{s}")):
+                yield s, b, block
+
+    def permutation_spec(self) -> PermutationSpec:
+        """One permutation per residual stream (``S1, S2, S3``) and per block interior (``H{s}_{b}``)."""
+        stats = self.cfg.norm == "batch"
+
+        def norm_axes(name: str, p: str) -> dict:
+            return norm_axes_of(name, p, running_stats=stats)
+
+        parts = [conv_axes("stem", "S1", None), norm_axes("stem_norm", "S1")]
+        for s, b, block in self.blocks():
+            name, stream, hidden = f"stage{s}.{b}", f"S{s}", f"H{s}_{b}"
+            stream_in = f"S{s - 1}" if (block.has_shortcut and s > 1) else stream
+            parts += [conv_axes(f"{name}.conv1", hidden, stream_in), norm_axes(f"{name}.norm1", hidden),
+                      conv_axes(f"{name}.conv2", stream, hidden), norm_axes(f"{name}.norm2", stream)]
+            if block.has_shortcut:
+                parts += [conv_axes(f"{name}.shortcut", stream, stream_in), norm_axes(f"{name}.shortcut_norm", stream)]
+        parts.append(linear_axes("head", None, "S3"))
+        return PermutationSpec.merge(*parts)
+
+    def activation_sites(self) -> dict[str, str]:
+        """``S{s}`` at the output of stage ``s``'s last block, ``H{s}_{b}`` at ``stage{s}.{b}.act1``."""
+        last = BLOCKS_PER_STAGE - 1
+        return {**{f"S{s}": f"stage{s}.{last}" for s in (1, 2, 3)},
+                **{f"H{s}_{b}": f"stage{s}.{b}.act1" for s, b, _ in self.blocks()}}
