@@ -16,6 +16,7 @@ one new module here plus one line in that test's list.
 from .registry import build_model, describe, register, registered
 from .mlp import MLP, MLPConfig
 from .resnet8 import ResNet8, ResNet8Config
+from .resnet20 import ResNet20, ResNet20Config
 from .gnn import GNN, GNNConfig
 
-__all__ = ["GNN", "GNNConfig", "MLP", "MLPConfig", "ResNet8", "ResNet8Config", "build_model", "describe", "register", "registered"]
+__all__ = ["GNN", "GNNConfig", "MLP", "MLPConfig", "ResNet8", "ResNet8Config", "ResNet20", "ResNet20Config", "build_model", "describe", "register", "registered"]
