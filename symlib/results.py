@@ -35,10 +35,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-#: Modules that do not change a computed number (storage, presets, verdicts, figures, scheduling: a test holds
-#: results independent of where they ran), left out of fingerprints so editing them never stales a result.
+#: Modules that do not change a computed number (storage, trained-member cache, presets, verdicts, figures,
+#: scheduling: tests hold results independent of where they ran), left out of fingerprints so editing them never
+#: stales a result.
 NOT_FINGERPRINTED = ("symlib.results", "symlib.params", "symlib.claims", "symlib.stats", "symlib.plotting",
-                     "symlib.ledger", "symlib.notebook", "symlib.distributed")
+                     "symlib.ledger", "symlib.notebook", "symlib.distributed", "symlib.store")
 
 
 def project_root() -> Path:
