@@ -113,9 +113,11 @@ def test_growing_a_zoo_keeps_the_members_already_built(ci_zoo):
     assert zoo.cli.info(z).startswith(f"zoo 'ci' in {z.directory}: standard 3, sigma_asym 3, w_asym 3 valid")
 
 
-def test_info_counts_members_on_disk_and_rewrites_a_stale_index(ci_zoo, capsys):
-    """A killed build leaves index.csv behind the members on disk; `info` counts from disk and rewrites it."""
+def test_info_counts_members_on_disk_and_rewrites_a_stale_index(ci_zoo, capsys, monkeypatch):
+    """A killed build leaves index.csv behind the members on disk; `info` counts from disk (not the recipe's size:
+    a zoo grown past it says how many it holds) and rewrites it."""
     z, _ = ci_zoo
+    monkeypatch.setitem(zoo.RECIPES["ci"], "n_members", 1)  # the folder holds 3 per variant, more than the recipe's
     on_disk = {v: z.on_disk(v)[0] for v in VARIANTS}
     n = sum(map(len, on_disk.values()))
     (z.directory / "index.csv").write_text("variant,member\nstandard,0\n")  # as a killed build may leave it
@@ -123,6 +125,7 @@ def test_info_counts_members_on_disk_and_rewrites_a_stale_index(ci_zoo, capsys):
     zoo.main(["info", "ci"])
     out = capsys.readouterr().out
     assert ", ".join(f"{v} {len(on_disk[v])}" for v in VARIANTS) in out and f"({n} members)" in out
+    assert n == 3 * len(VARIANTS) and "recipe default: 1 per variant" in out
     index = pd.read_csv(z.directory / "index.csv")
     assert len(index) == n and set(index.member_key) == {z.member_key(r.variant, r.member) for r in index.itertuples()}
     assert (z.directory / "curves.csv").exists()
