@@ -12,6 +12,12 @@ def _threads():
     torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(autouse=True)
+def _no_member_store(monkeypatch):
+    """Tests train for real: the member store (``$SYMLIB_MEMBERS``) is off unless a test names one itself."""
+    monkeypatch.setenv("SYMLIB_MEMBERS", "off")
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The dataset root; tests needing real data are skipped with a clear reason when it is absent."""
