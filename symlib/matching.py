@@ -103,7 +103,160 @@ _PATIENCE = 10
 
 
 class _WeightMatcher:
-    """Prepared tensors of one ``(spec, state_a, state_b)`` for coordinate ascent (shared by all restarts)."""
+    """Prepared tensors of one ``(spec, state_a, state_b)`` for coordinate ascent (shared by all restarts).
+
+    Computes exactly what :class:`_ReferenceWeightMatcher` computes (same float32 matmul on the same operands,
+    same float64 objective summed in the same order, hence the same permutations and objective to the last
+    bit), with less work per step: ``state_b``'s blocks of every permutation are moved and concatenated once
+    (``b_base[p] (n, M)``, unpermuted), and a solve gathers its columns with one ``np.take`` (permuting the
+    other axes of a tensor moved-and-flattened is a gather of its columns) into a reused buffer; the objective
+    multiplies in one reused float64 buffer (no fresh large allocation, no float64 copy of ``state_b``) and
+    is remembered per permutation state (the identity start's is the identity objective)."""
+
+    def __init__(self, spec: PermutationSpec, state_a: State, state_b: State) -> None:
+        spec = spec.parameters_only()  # statistics are permuted with their channels, never matched on
+        self.spec = spec
+        self.sizes = spec.sizes(state_a)
+        if spec.sizes(state_b) != self.sizes:
+            raise ValueError("state_a and state_b have different widths")
+        for name in spec.axes:
+            if state_a[name].shape != state_b[name].shape:
+                raise ValueError(f"{name}: shapes differ, {tuple(state_a[name].shape)} vs {tuple(state_b[name].shape)}")
+        self.uses = spec.perm_axes
+        self.names = sorted(self.sizes)
+        # Products in float32 (exact enough to separate matches, several times faster than float64); the
+        # blocks of every tensor touching P are concatenated so C is one matmul: C = [A_k]_k [B_k]_k^T.
+        self.a_cat = {p: torch.cat([state_a[name].detach().to(torch.float32).movedim(k, 0).reshape(n, -1)
+                                    for name, k in self.uses[p]], dim=1) for p, n in self.sizes.items()}
+        # b_base[p]: the same concatenation of state_b, unpermuted; cols[p]: per block, its column offset,
+        # the sizes of its other axes and the permutation (or None) acting on each of them.
+        self.b_base: dict[str, torch.Tensor] = {}
+        self.cols: dict[str, list[tuple[int, list[int], list[str | None]]]] = {}
+        for p, n in self.sizes.items():
+            blocks, parts, offset = [], [], 0
+            for name, k in self.uses[p]:
+                w = state_b[name].detach().to(torch.float32)
+                others = [j for j in range(w.dim()) if j != k]
+                dims = [int(w.shape[j]) for j in others]
+                blocks.append(w.movedim(k, 0).reshape(n, -1))
+                parts.append((offset, dims, [spec.axes[name][j] for j in others]))
+                offset += math.prod(dims)
+            self.b_base[p] = torch.cat(blocks, dim=1).contiguous()
+            self.cols[p] = parts
+        self._arange: dict[int, torch.Tensor] = {}
+        # A permutation that acts on two axes of one tensor ("self-coupled", e.g. a square map on a
+        # residual stream with axes (S, S)) enters the objective quadratically: its cost matrix depends on
+        # its own current value, so it is its own neighbour.
+        self.self_coupled = {p for p in self.sizes
+                             if any(sum(q == p for q in spec.axes[name]) > 1 for name, _ in self.uses[p])}
+        self.neighbours = {p: sorted({q for name, _ in self.uses[p] for q in spec.axes[name]
+                                      if q is not None and (q != p or p in self.self_coupled)})
+                           for p in self.sizes}
+        # the objective's operands, in their own dtype (made float64 as the objective needs them); for
+        # contiguous ones the products go to one reused float64 buffer (fresh large allocations cost page faults)
+        self.a_raw = {name: state_a[name].detach() for name in spec.axes}
+        self.b_raw = {name: state_b[name].detach() for name in spec.axes}
+        self._objectives: dict[tuple[bytes, ...], float] = {}
+        self._products = {name for name, a in self.a_raw.items()
+                          if a.is_contiguous() and self.b_raw[name].is_contiguous() and a.dim() > 0}
+        self._product_buf = torch.empty(max((self.a_raw[n].numel() for n in self._products), default=0),
+                                        dtype=torch.float64)
+        self._gather_buf = np.empty(max((b.numel() for b in self.b_base.values()), default=0), dtype=np.float32)
+        self.patience = _PATIENCE
+
+    def _range(self, d: int) -> torch.Tensor:
+        r = self._arange.get(d)
+        if r is None:
+            r = self._arange[d] = torch.arange(d)
+        return r
+
+    def b_cat(self, p: str, perms: Perms) -> torch.Tensor:
+        """``(n, M)`` contiguous, equal to the reference's
+        ``cat([_permute(b, skip=k).movedim(k, 0).reshape(n, -1) for (b, k) using P], dim=1)``."""
+        index = []
+        for offset, dims, qs in self.cols[p]:
+            idx = torch.zeros((), dtype=torch.long)
+            for d, q in zip(dims, qs):
+                idx = idx.unsqueeze(-1) * d + (perms[q] if q is not None else self._range(d))
+            index.append(idx.reshape(-1) + offset)
+        # numpy's column gather is several times faster than index_select(1, ...); both copy the same values.
+        # Into one reused buffer (each gather's product is taken before the next gather).
+        base = self.b_base[p].numpy()
+        out = self._gather_buf[:base.size].reshape(base.shape)
+        np.take(base, torch.cat(index).numpy(), axis=1, out=out, mode="clip")  # indices are in range: no clipping
+        return torch.from_numpy(out)
+
+    def objective(self, perms: Perms) -> float:
+        """:func:`matching_objective` (same operations in the same order, so the same float), remembered."""
+        key = tuple(perms[p].numpy().tobytes() for p in self.names)
+        obj = self._objectives.get(key)
+        if obj is None:
+            total = torch.zeros((), dtype=torch.float64)
+            for name, axes in self.spec.axes.items():
+                a, b = self.a_raw[name], _permute(self.b_raw[name], axes, perms)
+                if name not in self._products:
+                    total += (a.to(torch.float64) * b.to(torch.float64)).sum()
+                    continue
+                # the same float64 products (both factors made float64, one IEEE multiply each) in a reused
+                # contiguous buffer, summed as the reference sums its contiguous temporary of the same shape
+                buf = self._product_buf[:a.numel()].view(a.shape)
+                buf.copy_(a)
+                total += torch.mul(buf, b, out=buf).sum()
+            obj = self._objectives[key] = float(total)
+        return obj
+
+    def ascend(self, perms: Perms, rng: np.random.Generator, max_iter: int, rtol: float,
+               use_cache: bool = True) -> tuple[Perms, float]:
+        """Coordinate ascent from ``perms``; the visit order of each sweep from ``rng``. Returns the
+        permutations and their objective (:func:`matching_objective`)."""
+        perms = dict(perms)
+        version = dict.fromkeys(self.sizes, 0)
+        solved_at: dict[str, tuple[int, ...]] = {}
+        # Without self-coupled permutations every accepted step raises the objective (up to float32 rounding
+        # of C), so the last state is the best; with them the linearised steps may lower it, so keep the best
+        # state seen at the end of a sweep. Either way the result is never worse than the start.
+        track = bool(self.self_coupled)
+        best, best_obj = dict(perms), self.objective(perms)
+        stale = 0  # sweeps since the best objective last rose (self-coupled specs; linearised steps can cycle)
+        for _ in range(max_iter):
+            improved = False
+            for idx in rng.permutation(len(self.names)):
+                p = self.names[idx]
+                n = self.sizes[p]
+                seen = tuple(version[q] for q in self.neighbours[p])
+                if use_cache and solved_at.get(p) == seen:
+                    continue  # same cost matrix as at P's last solve, hence the same answer: nothing to gain
+                b_cat = self.b_cat(p, perms)
+                c = (self.a_cat[p] @ b_cat.T).numpy().astype(np.float64)
+                _, cols = linear_sum_assignment(c, maximize=True)
+                rows = np.arange(n)
+                old, new = c[rows, perms[p].numpy()].sum(), c[rows, cols].sum()
+                solved_at[p] = seen
+                if new > old + rtol * max(1.0, abs(old)):
+                    improved = True
+                    perms[p] = torch.from_numpy(cols)
+                    version[p] += 1
+            if not improved:
+                break
+            if track:
+                obj = self.objective(perms)
+                if obj > best_obj + rtol * max(1.0, abs(best_obj)):
+                    best, best_obj, stale = dict(perms), obj, 0
+                else:
+                    stale += 1
+                    if stale >= self.patience:
+                        break
+        if not track:
+            obj = self.objective(perms)
+            if obj >= best_obj:
+                best, best_obj = perms, obj
+        return best, best_obj
+
+
+class _ReferenceWeightMatcher:
+    """The plain implementation of :class:`_WeightMatcher` (re-permutes and re-concatenates ``state_b``'s tensors
+    for every solve, converts to float64 for every objective): kept as the reference the fast one must equal
+    bit for bit (``weight_matching(..., _reference=True)``; tests and ``benchmarks/weight_matching.py``)."""
 
     def __init__(self, spec: PermutationSpec, state_a: State, state_b: State) -> None:
         spec = spec.parameters_only()  # statistics are permuted with their channels, never matched on
@@ -186,7 +339,7 @@ class _WeightMatcher:
 
 def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, seed: int = 0,
                     max_iter: int = 100, init: Literal["identity", "random"] = "identity", n_restarts: int = 1,
-                    rtol: float = 1e-12, _cache: bool = True) -> Matching:
+                    rtol: float = 1e-12, _cache: bool = True, _reference: bool = False) -> Matching:
     """Git Re-Basin weight matching (Ainsworth et al. 2023, Section 3.2 and Algorithm 1).
 
     Finds permutations ``π`` maximising ``Σ_{tensors in spec} <θ_a, π(θ_b)>`` (:func:`matching_objective`;
@@ -234,6 +387,8 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
     perms, state_b) ≈ state_a`` as well as coordinate ascent can make it.
 
     ``_cache=False`` re-solves every permutation every sweep (same result, slower; for tests).
+    ``_reference=True`` runs the plain implementation (:class:`_ReferenceWeightMatcher`; the same permutations
+    and objective to the last bit, slower; for tests and the benchmark).
     """
     if init not in ("identity", "random"):
         raise ValueError(f"init must be 'identity' or 'random', got {init!r}")
@@ -242,7 +397,7 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
     sizes = spec.sizes(state_a)  # every permutation, also one acting on statistics only (left at the identity)
     if spec.sizes(state_b) != sizes:
         raise ValueError("state_a and state_b have different widths")
-    matcher = _WeightMatcher(spec, state_a, state_b)
+    matcher = (_ReferenceWeightMatcher if _reference else _WeightMatcher)(spec, state_a, state_b)
     best: Perms | None = None
     best_obj = -math.inf
     objectives: list[float] = []
@@ -260,7 +415,8 @@ def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, se
     ident = {p: torch.arange(n) for p, n in matcher.sizes.items()}
     perms = {p: best[p] if p in matcher.sizes else torch.arange(n) for p, n in sorted(sizes.items())}
     return Matching(perms=perms, objective=best_obj,
-                    identity_objective=matching_objective(spec, state_a, state_b, ident),
+                    identity_objective=(matching_objective(spec, state_a, state_b, ident) if _reference
+                                        else matcher.objective(ident)),
                     restart_objectives=objectives)
 
 

@@ -629,3 +629,71 @@ def test_activation_matching_on_a_graph_recovers_a_planted_permutation(similarit
     else:
         c = torch.nan_to_num(torch.corrcoef(torch.cat([h_a, h_b], 1).T)[:12, 12:])
         assert torch.allclose(m.similarity["P0"], c, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- fast weight matching == the reference
+
+def _random_spec_pair(seed: int) -> tuple[PermutationSpec, dict, dict]:
+    """A random spec (1-4-D tensors, unpermuted axes, perms sharing tensors, some self-coupled: a perm on two
+    axes of one tensor) and two states: b a permuted, noisy copy of a, or unrelated; float32 or float64, some
+    tensors non-contiguous."""
+    g = torch.Generator().manual_seed(seed)
+    rint = lambda lo, hi: int(torch.randint(lo, hi, (), generator=g))  # noqa: E731
+    names = [f"P{i}" for i in range(rint(1, 5))]
+    sizes = {p: rint(2, 40) for p in names}
+    axes = {}
+    for t in range(rint(2, 9)):
+        ax = tuple(names[rint(0, len(names))] if rint(0, 4) else None for _ in range(rint(1, 5)))
+        if all(q is None for q in ax):
+            ax = (names[rint(0, len(names))],) + ax[1:]
+        if t == 0 and rint(0, 2):  # a square map on a stream: self-coupled
+            ax = (names[0], names[0])
+        axes[f"t{t}"] = ax
+    for p in names:  # every permutation acts somewhere
+        if not any(p in ax for ax in axes.values()):
+            axes[f"bias_{p}"] = (p,)
+    spec = PermutationSpec(axes)
+    dtype = torch.float64 if seed % 3 == 0 else torch.float32
+    a = {}
+    for name, ax in axes.items():
+        shape = tuple(sizes[q] if q is not None else rint(1, 6) for q in ax)
+        a[name] = torch.randn(shape, generator=g, dtype=dtype)
+        if len(shape) == 2 and seed % 4 == 1:  # a transposed view: non-contiguous
+            a[name] = torch.randn(shape[::-1], generator=g, dtype=dtype).T
+    if seed % 2:
+        b = {n: torch.randn(w.shape, generator=g, dtype=dtype) for n, w in a.items()}
+    else:
+        noisy = {n: w + 0.3 * torch.randn(w.shape, generator=g, dtype=dtype) for n, w in a.items()}
+        b = apply_permutation(spec, random_permutation(spec, a, seed=seed), noisy)
+    return spec, a, b
+
+
+def _assert_same_matching(fast: Matching, ref: Matching) -> None:
+    assert fast.perms.keys() == ref.perms.keys()
+    assert all(torch.equal(fast.perms[p], ref.perms[p]) for p in ref.perms)
+    assert fast.objective == ref.objective  # to the last bit
+    assert fast.identity_objective == ref.identity_objective
+    assert fast.restart_objectives == ref.restart_objectives
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_fast_weight_matching_equals_the_reference_on_random_specs(seed):
+    """The prepared matcher (gathered columns, remembered objective, reused buffers) takes exactly the steps of
+    the plain one (``_reference=True``): same permutations, same objective to the last bit."""
+    spec, a, b = _random_spec_pair(seed)
+    for kw in (dict(), dict(init="random", n_restarts=3, seed=seed), dict(_cache=False, seed=seed + 1)):
+        _assert_same_matching(weight_matching(spec, a, b, **kw), weight_matching(spec, a, b, _reference=True, **kw))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_weight_matching_equals_the_reference_on_residual_and_conv_specs(seed):
+    a = res_mlp(seed).state_dict()
+    for b in (apply_permutation(RES_SPEC, random_permutation(RES_SPEC, a, seed=seed + 10), a),
+              res_mlp(seed + 100).state_dict()):
+        for kw in (dict(seed=seed), dict(init="random", n_restarts=2, seed=seed)):
+            _assert_same_matching(weight_matching(RES_SPEC, a, b, **kw),
+                                  weight_matching(RES_SPEC, a, b, _reference=True, **kw))
+    spec = conv_spec_without_statistics()
+    a, b = res_conv(seed).state_dict(), res_conv(seed + 100).state_dict()
+    _assert_same_matching(weight_matching(spec, a, b, seed=seed),
+                          weight_matching(spec, a, b, seed=seed, _reference=True))
