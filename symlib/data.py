@@ -4,7 +4,8 @@ The root is resolved as: the ``root`` argument, else ``$SYMLIB_DATA`` (relative
 to the current directory), else ``data/`` at the project root (a source checkout;
 elsewhere ``./data``). :mod:`symlib.notebook` makes a relative ``SYMLIB_DATA``
 absolute against the directory it was started in before a kernel runs. Files follow torchvision's and PyG's
-layouts (``<root>/MNIST/raw/*-ubyte[.gz]``, ``<root>/cifar-10-batches-py/*``, ``<root>/Cora/raw/ind.cora.*``), so
+layouts (``<root>/MNIST/raw/*-ubyte[.gz]``, ``<root>/cifar-10-batches-py/*``, ``<root>/cifar-100-python/*``,
+``<root>/Cora/raw/ind.cora.*``, OGB's ``<root>/ogbn_arxiv/{raw,split}/``), so
 a downloaded copy and an offline copy are read by the same code. What each dataset needs is known here only:
 :func:`dataset_folder`, :func:`required_files`, :func:`missing` (the notebook runner's up-front check asks them).
 
@@ -14,7 +15,8 @@ them into the root only once the download succeeded; if it fails (no network, re
 creates nothing (no empty ``MNIST/raw/``). No dataset is ever silently replaced by another.
 
 Images come back as ``float32`` tensors ``(N, C, H, W)`` normalised with the
-usual per-channel mean/std, labels as ``int64`` ``(N,)``; Cora as a :class:`Graph` (:func:`load_cora`).
+usual per-channel mean/std, labels as ``int64`` ``(N,)``; Cora and ogbn-arXiv as a :class:`Graph`
+(:func:`load_cora`, :func:`load_ogbn_arxiv`).
 """
 from __future__ import annotations
 
@@ -41,15 +43,22 @@ MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_FILES = {"train": ("train",), "test": ("test",)}
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
 CORA_FILES = tuple(f"ind.cora.{s}" for s in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"))
+ARXIV_FILES = tuple(f"raw/{f}.csv.gz" for f in ("edge", "node-feat", "node-label")) + tuple(
+    f"split/time/{s}.csv.gz" for s in ("train", "valid", "test"))
 
 #: ``name -> (folder under the root, how to get it by hand)`` for every dataset symlib reads.
 DATASETS = {
     "MNIST": (Path("MNIST", "raw"), "the four official *-ubyte.gz files"),
     "CIFAR-10": (Path("cifar-10-batches-py"), "the official python-version batches (data_batch_1..5, test_batch, "
                                               "batches.meta)"),
+    "CIFAR-100": (Path("cifar-100-python"), "the official python-version files (train, test, meta)"),
     "Cora": (Path("Cora", "raw"), "the eight Planetoid files ind.cora.* (kimiyoung/planetoid, as PyG's Planetoid "
                                   "downloads them)"),
+    "ogbn-arxiv": (Path("ogbn_arxiv"), "OGB's raw/ and split/time/ files of ogbn-arxiv (as ogb downloads them)"),
 }
 
 
@@ -114,6 +123,10 @@ def required_files(name: str, root: str | os.PathLike | None = None, split: str 
         return [folder / f"{s}.gz" for sp in splits for s in MNIST_FILES[sp]]
     if name == "CIFAR-10":
         return [folder / f for sp in splits for f in CIFAR10_FILES[sp]] + [folder / "batches.meta"]
+    if name == "CIFAR-100":
+        return [folder / f for sp in splits for f in CIFAR100_FILES[sp]] + [folder / "meta"]
+    if name == "ogbn-arxiv":
+        return [folder / f for f in ARXIV_FILES]
     return [folder / f for f in CORA_FILES]
 
 
@@ -133,7 +146,7 @@ def _not_found(name: str, root: str | os.PathLike | None, split: str | None, rea
     """One line: what was looked for, where, why it failed, and how to get it on any machine."""
     folder, files = dataset_folder(name, root), required_files(name, root, split)
     gone = missing(name, root, split)
-    fetcher = "PyG's Planetoid" if name == "Cora" else "torchvision"
+    fetcher = {"Cora": "PyG's Planetoid", "ogbn-arxiv": "the ogb package"}.get(name, "torchvision")
     return DatasetNotFound(
         f"{name} not found in {folder} ({reason}: missing {len(gone)} of {len(files)} files: "
         f"{', '.join(p.name for p in gone)}); to get it, load it once with network access and download=True "
@@ -150,6 +163,13 @@ def _fetch(name: str, into: Path) -> Path:
     elif name == "CIFAR-10":
         from torchvision.datasets import CIFAR10
         CIFAR10(str(into), train=True, download=True)
+    elif name == "CIFAR-100":
+        from torchvision.datasets import CIFAR100
+        CIFAR100(str(into), train=True, download=True)
+    elif name == "ogbn-arxiv":
+        from ogb.nodeproppred import NodePropPredDataset  # a fresh folder: no "update the dataset?" prompt
+        with contextlib.redirect_stdout(io.StringIO()):
+            NodePropPredDataset("ogbn-arxiv", root=str(into))
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -172,10 +192,15 @@ def download(name: str, root: str | os.PathLike | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix=".symlib-download-", dir=parent) as tmp:
             fetched = _fetch(name, Path(tmp))
             folder = dataset_folder(name, root)
-            folder.mkdir(parents=True, exist_ok=True)
-            for f in fetched.iterdir():
-                if f.is_file():
-                    shutil.move(str(f), str(folder / f.name))
+            for f in required_files(name, root):
+                rel = f.relative_to(folder)
+                got = fetched / rel
+                if not got.exists() and got.suffix == ".gz" and got.with_suffix("").exists():
+                    got = got.with_suffix("")  # torchvision extracted MNIST's files
+                    rel = rel.with_suffix("")
+                if got.exists() and not (folder / rel).exists():
+                    (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(got), str(folder / rel))
     except Exception as err:  # network, permissions, a missing package: one line below
         detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise _not_found(name, root, None, f"download failed: {type(err).__name__}: {detail}") from err
@@ -236,6 +261,24 @@ def load_cifar10(split: str = "train", root: str | os.PathLike | None = None, do
     if normalize:
         X = (X - torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)) / torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
     return Dataset(X, torch.from_numpy(np.concatenate(ys)), classes)
+
+
+def load_cifar100(split: str = "train", root: str | os.PathLike | None = None, download: bool = True,
+                  normalize: bool = True) -> Dataset:
+    """CIFAR-100 ``split`` (50,000 / 10,000) as ``X (N, 3, 32, 32)`` with the 100 fine labels, read from the python
+    pickles (``cifar-100-python/{train,test,meta}``); normalised with CIFAR-100's per-channel mean and std."""
+    if split not in CIFAR100_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    _ensure("CIFAR-100", root, split, download)
+    data_file, meta_file = required_files("CIFAR-100", root, split)
+    with open(data_file, "rb") as fh:
+        batch = pickle.load(fh, encoding="latin1")
+    with open(meta_file, "rb") as fh:
+        classes = tuple(pickle.load(fh, encoding="latin1")["fine_label_names"])
+    X = torch.from_numpy(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)).float() / 255.0
+    if normalize:
+        X = (X - torch.tensor(CIFAR100_MEAN).view(1, 3, 1, 1)) / torch.tensor(CIFAR100_STD).view(1, 3, 1, 1)
+    return Dataset(X, torch.from_numpy(np.asarray(batch["fine_labels"], dtype=np.int64)), classes)
 
 
 class Graph(NamedTuple):
@@ -303,6 +346,30 @@ def load_cora(root: str | os.PathLike | None = None, download: bool = True, norm
         x = x / x.sum(dim=1, keepdim=True).clamp(min=1)
     return Graph(x, data.edge_index.long(), data.y.long(), data.train_mask.bool(), data.val_mask.bool(),
                  data.test_mask.bool())
+
+
+def load_ogbn_arxiv(root: str | os.PathLike | None = None, download: bool = True) -> Graph:
+    """ogbn-arXiv (Hu et al. 2020; Lim et al. 2024, Table 1 row 4): 169,343 papers, 128-d features (averaged word
+    embeddings), 40 subject classes, and the official time split (train: up to 2017, val: 2018, test: 2019).
+
+    Read from OGB's files under ``<root>/ogbn_arxiv/`` (``raw/edge.csv.gz``, ``raw/node-feat.csv.gz``,
+    ``raw/node-label.csv.gz``, ``split/time/{train,valid,test}.csv.gz``), which the ``ogb`` package downloads. The
+    1,166,243 citation edges are directed in OGB; here both directions are kept and duplicates removed, as the
+    authors' code does with PyG's ``ToUndirected``.
+    """
+    _ensure("ogbn-arxiv", root, None, download)
+    import pandas as pd
+    edge, feat, label, *splits = (pd.read_csv(p, header=None).to_numpy() for p in required_files("ogbn-arxiv", root))
+    x = torch.from_numpy(feat.astype(np.float32))
+    y = torch.from_numpy(label.reshape(-1).astype(np.int64))
+    both = torch.from_numpy(np.concatenate([edge.T, edge.T[::-1]], axis=1).astype(np.int64))
+    edge_index = torch.unique(both, dim=1)
+    masks = []
+    for idx in splits:
+        m = torch.zeros(len(y), dtype=torch.bool)
+        m[torch.from_numpy(idx.reshape(-1).astype(np.int64))] = True
+        masks.append(m)
+    return Graph(x, edge_index, y, *masks)
 
 
 def train_val_split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:

@@ -150,9 +150,12 @@ def check_inputs(input_path: str | Path, cfg: dict, recompute: bool, download: b
             raise MissingInput(
                 f"{stem} computes ({why}) and needs {need}, which is not in {folder} (looked for "
                 f"{', '.join(names)}; missing {len(missing)} of {len(names)}): set SYMLIB_DATA to a folder that holds "
-                f"{folder.relative_to(root)}/, or add --download to fetch it there with torchvision")
+                f"{folder.relative_to(root)}/, or add --download to fetch it there ({_FETCHERS.get(need, 'torchvision')})")
         found.append(f"{need} in {folder}")
     return found
+
+
+_FETCHERS = {"Cora": "PyG's Planetoid", "ogbn-arxiv": "the ogb package"}
 
 
 def _check_zoo(stem: str, cfg: dict, why: str) -> str:

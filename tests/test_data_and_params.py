@@ -275,3 +275,58 @@ def test_ad_hoc_results_cannot_be_committed_by_accident():
     tracked = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     if tracked:
         assert note_for(ROOT / tracked[0]) == ""
+
+
+def test_cifar100_reads_the_official_pickles(tmp_path):
+    """A tiny copy in the official layout (cifar-100-python/{train,test,meta}, the fine labels)."""
+    import pickle
+
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (5, 3 * 32 * 32), generator=g).to(torch.uint8).numpy()
+    for split in ("train", "test"):
+        with open(folder / split, "wb") as f:
+            pickle.dump({"data": pixels, "fine_labels": [3, 1, 4, 1, 5], "coarse_labels": [0] * 5}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)], "coarse_label_names": []}, f)
+    ds = data.load_cifar100("test", root=tmp_path, download=False)
+    assert ds.X.shape == (5, 3, 32, 32) and ds.y.tolist() == [3, 1, 4, 1, 5] and len(ds.classes) == 100
+    raw = torch.from_numpy(pixels).float().view(5, 3, 32, 32) / 255
+    mean, std = torch.tensor(data.CIFAR100_MEAN).view(1, 3, 1, 1), torch.tensor(data.CIFAR100_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(ds.X, (raw - mean) / std)
+    assert torch.equal(data.load_cifar100("train", root=tmp_path, download=False, normalize=False).X, raw)
+
+
+def test_ogbn_arxiv_reads_ogbs_files_undirected_with_the_time_split(tmp_path):
+    """A tiny graph in OGB's layout: both edge directions kept once, features, labels and the three masks."""
+    import gzip
+
+    def write(rel, rows):
+        path = tmp_path / "ogbn_arxiv" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(path, "wt") as f:
+            f.write("".join(",".join(str(v) for v in row) + "\n" for row in rows))
+
+    write("raw/edge.csv.gz", [(0, 1), (1, 2), (2, 1), (3, 0)])  # 2 -> 1 duplicates 1 -> 2 once undirected
+    write("raw/node-feat.csv.gz", [(0.5, -1.0), (1.5, 2.0), (0.0, 0.25), (3.0, 1.0)])
+    write("raw/node-label.csv.gz", [(7,), (0,), (39,), (2,)])
+    write("split/time/train.csv.gz", [(0,), (3,)])
+    write("split/time/valid.csv.gz", [(1,)])
+    write("split/time/test.csv.gz", [(2,)])
+    g = data.load_ogbn_arxiv(root=tmp_path, download=False)
+    assert g.x.dtype == torch.float32 and g.x[1].tolist() == [1.5, 2.0] and g.y.tolist() == [7, 0, 39, 2]
+    assert sorted(map(tuple, g.edge_index.T.tolist())) == [(0, 1), (0, 3), (1, 0), (1, 2), (2, 1), (3, 0)]
+    assert g.train_mask.tolist() == [True, False, False, True] and g.val_mask.tolist() == [False, True, False, False]
+    assert g.test_mask.tolist() == [False, False, True, False] and g.source("train").n == 2
+
+
+@pytest.mark.parametrize("name,load", [("CIFAR-100", lambda root: data.load_cifar100(root=root, download=False)),
+                                       ("ogbn-arxiv", lambda root: data.load_ogbn_arxiv(root=root, download=False))])
+def test_missing_cifar100_or_arxiv_is_one_line_and_creates_nothing(tmp_path, name, load):
+    with pytest.raises(DatasetNotFound) as err:
+        load(tmp_path)
+    msg = str(err.value)
+    assert "\n" not in msg and str(data.dataset_folder(name, tmp_path)) in msg and "SYMLIB_DATA" in msg
+    assert ("the ogb package" if name == "ogbn-arxiv" else "torchvision") in msg
+    assert list(tmp_path.iterdir()) == []
