@@ -253,88 +253,24 @@ class _WeightMatcher:
         return best, best_obj
 
 
-class _ReferenceWeightMatcher:
-    """The plain implementation of :class:`_WeightMatcher` (re-permutes and re-concatenates ``state_b``'s tensors
-    for every solve, converts to float64 for every objective): kept as the reference the fast one must equal
-    bit for bit (``weight_matching(..., _reference=True)``; tests and ``benchmarks/weight_matching.py``)."""
+class _ReferenceWeightMatcher(_WeightMatcher):
+    """The plain implementation of :class:`_WeightMatcher`'s two hot steps (re-permutes and re-concatenates
+    ``state_b``'s tensors for every solve, converts to float64 for every objective), on the same ascent: kept as
+    the reference the fast one must equal bit for bit (``weight_matching(..., _reference=True)``; tests and
+    ``benchmarks/weight_matching.py``)."""
 
     def __init__(self, spec: PermutationSpec, state_a: State, state_b: State) -> None:
-        spec = spec.parameters_only()  # statistics are permuted with their channels, never matched on
-        self.spec = spec
-        self.sizes = spec.sizes(state_a)
-        if spec.sizes(state_b) != self.sizes:
-            raise ValueError("state_a and state_b have different widths")
-        for name in spec.axes:
-            if state_a[name].shape != state_b[name].shape:
-                raise ValueError(f"{name}: shapes differ, {tuple(state_a[name].shape)} vs {tuple(state_b[name].shape)}")
-        self.uses = spec.perm_axes
-        self.names = sorted(self.sizes)
-        # Products in float32 (exact enough to separate matches, several times faster than float64); the
-        # blocks of every tensor touching P are concatenated so C is one matmul: C = [A_k]_k [B_k]_k^T.
-        self.b = {n: state_b[n].detach().to(torch.float32) for n in spec.axes}
-        self.a_cat = {p: torch.cat([state_a[name].detach().to(torch.float32).movedim(k, 0).reshape(n, -1)
-                                    for name, k in self.uses[p]], dim=1) for p, n in self.sizes.items()}
-        # A permutation that acts on two axes of one tensor ("self-coupled", e.g. a square map on a
-        # residual stream with axes (S, S)) enters the objective quadratically: its cost matrix depends on
-        # its own current value, so it is its own neighbour.
-        self.self_coupled = {p for p in self.sizes
-                             if any(sum(q == p for q in spec.axes[name]) > 1 for name, _ in self.uses[p])}
-        self.neighbours = {p: sorted({q for name, _ in self.uses[p] for q in spec.axes[name]
-                                      if q is not None and (q != p or p in self.self_coupled)})
-                           for p in self.sizes}
+        super().__init__(spec, state_a, state_b)
+        self.b = {n: state_b[n].detach().to(torch.float32) for n in self.spec.axes}
         self.state_a, self.state_b = state_a, state_b
-        self.patience = _PATIENCE
+
+    def b_cat(self, p: str, perms: Perms) -> torch.Tensor:
+        n = self.sizes[p]
+        return torch.cat([_permute(self.b[name], self.spec.axes[name], perms, skip=k).movedim(k, 0).reshape(n, -1)
+                          for name, k in self.uses[p]], dim=1)
 
     def objective(self, perms: Perms) -> float:
         return matching_objective(self.spec, self.state_a, self.state_b, perms)
-
-    def ascend(self, perms: Perms, rng: np.random.Generator, max_iter: int, rtol: float,
-               use_cache: bool = True) -> tuple[Perms, float]:
-        """Coordinate ascent from ``perms``; the visit order of each sweep from ``rng``. Returns the
-        permutations and their objective (:func:`matching_objective`)."""
-        perms = dict(perms)
-        version = dict.fromkeys(self.sizes, 0)
-        solved_at: dict[str, tuple[int, ...]] = {}
-        # Without self-coupled permutations every accepted step raises the objective (up to float32 rounding
-        # of C), so the last state is the best; with them the linearised steps may lower it, so keep the best
-        # state seen at the end of a sweep. Either way the result is never worse than the start.
-        track = bool(self.self_coupled)
-        best, best_obj = dict(perms), self.objective(perms)
-        stale = 0  # sweeps since the best objective last rose (self-coupled specs; linearised steps can cycle)
-        for _ in range(max_iter):
-            improved = False
-            for idx in rng.permutation(len(self.names)):
-                p = self.names[idx]
-                n = self.sizes[p]
-                seen = tuple(version[q] for q in self.neighbours[p])
-                if use_cache and solved_at.get(p) == seen:
-                    continue  # same cost matrix as at P's last solve, hence the same answer: nothing to gain
-                b_cat = torch.cat([_permute(self.b[name], self.spec.axes[name], perms, skip=k).movedim(k, 0)
-                                   .reshape(n, -1) for name, k in self.uses[p]], dim=1)
-                c = (self.a_cat[p] @ b_cat.T).numpy().astype(np.float64)
-                _, cols = linear_sum_assignment(c, maximize=True)
-                rows = np.arange(n)
-                old, new = c[rows, perms[p].numpy()].sum(), c[rows, cols].sum()
-                solved_at[p] = seen
-                if new > old + rtol * max(1.0, abs(old)):
-                    improved = True
-                    perms[p] = torch.from_numpy(cols)
-                    version[p] += 1
-            if not improved:
-                break
-            if track:
-                obj = self.objective(perms)
-                if obj > best_obj + rtol * max(1.0, abs(best_obj)):
-                    best, best_obj, stale = dict(perms), obj, 0
-                else:
-                    stale += 1
-                    if stale >= self.patience:
-                        break
-        if not track:
-            obj = self.objective(perms)
-            if obj >= best_obj:
-                best, best_obj = perms, obj
-        return best, best_obj
 
 
 def weight_matching(spec: PermutationSpec, state_a: State, state_b: State, *, seed: int = 0,
