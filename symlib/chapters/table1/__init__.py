@@ -1,0 +1,16 @@
+"""Chapter *Table 1 whole* (Lim et al. 2024, Table 1 rows 2-4 and Figure 3 middle and right; row 1 and Figure 3 left
+are the LMC chapter's, which this chapter's report reads beside its own).
+
+What the notebook reads: ``compute.__all__`` and ``report.__all__`` (listed there, so adding a table or a figure to
+the report never changes this file, whose code is part of every result's fingerprint).
+"""
+from ... import results
+from . import compute
+from .compute import *  # noqa: F401,F403
+from .report import *  # noqa: F401,F403
+
+
+def load_or_run(cfg: dict, recompute: bool = False, device: str = "auto") -> dict:
+    """The stored record for ``cfg`` (``results/<scale>/table1-<hash>.json``) unless ``recompute``; else train and
+    store."""
+    return results.load_or_run(compute, cfg, recompute=recompute, device=device)
