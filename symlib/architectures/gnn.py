@@ -31,7 +31,7 @@ Settings and their sources (``gnn/main_arxiv.py`` and ``gnn/asym_nets.py`` in gi
 * **paper vs code**: the code's "W-Asym GNN" (``asym_w_gnn``) *also* replaces GELU by the σ-Asym FiGLU (same
   ``F`` scale); the paper describes W-Asym as the fixed entries alone. ``w_asym_figlu=False`` (default) builds
   the paper's W-Asym network, ``True`` the code's;
-* the code seeds masks and ``F`` with Python's salted ``hash()`` (and every layer of one shape shares its mask
+* the code seeds masks and ``F`` with Python's salted built-in ``hash`` (and every layer of one shape shares its mask
   and ``F``); here they derive from ``(arch_seed, layer name)`` (:mod:`symlib.variants`) and differ per layer;
 * the code returns ``log_softmax``; here the logits (the same cross-entropy).
 
