@@ -255,8 +255,9 @@ def test_every_chapter_declares_what_it_reads():
     """notebook.NEEDS (what the up-front check looks for) agrees with what each computation imports."""
     from symlib.ledger import CHAPTERS
     from symlib.results import fingerprint
-    assert set(notebook.NEEDS) == set(CHAPTERS)
-    for chapter in CHAPTERS:
+    drafts = {p.stem for p in (notebook.PROJECT / "book" / "drafts").glob("*.ipynb")}  # chapters not yet in the book
+    assert set(notebook.NEEDS) == set(CHAPTERS) | drafts
+    for chapter in sorted(set(CHAPTERS) | drafts):
         modules = fingerprint(f"symlib.chapters.{chapter}.compute")
         needs = set(notebook.NEEDS[chapter])
         assert ("symlib.data" in modules) == bool(needs - {"zoo"}), chapter
