@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from .architectures import build_model
@@ -112,12 +112,6 @@ class ActivationMatching:
                                     batch_size=self.batch_size)
         return (apply_permutation(model.permutation_spec(), match.perms, state_b),
                 _info(match, time.perf_counter() - t0))
-
-
-@dataclass
-class _Trained:
-    members: list[dict] = field(default_factory=list)
-    states: list[tuple[State, State]] = field(default_factory=list)
 
 
 def connect(pairs: Sequence[Pair], source, data: Data, alphas: Sequence[float], aligners: Mapping[str, Aligner], *,

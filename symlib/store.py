@@ -43,7 +43,6 @@ import io
 import json
 import os
 import secrets
-import shutil
 import socket
 import sys
 import threading

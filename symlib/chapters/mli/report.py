@@ -127,7 +127,7 @@ def table4(record: Mapping[str, Any]) -> Html:
                 paper = f"{number(p[0], 3)} ± {number(p[1], 3)}"
             cells.append(f"{ours}<br><span class=\"paper\">paper: {paper}</span>")
         rows.append(cells)
-    n = [f"<strong>networks (diverged)</strong>"] + [
+    n = ["<strong>networks (diverged)</strong>"] + [
         f"{int((df.variant == v).sum())} ({record['result']['diverged'][v]})<br><span class=\"paper\">paper: "
         f"{276 if v == 'sigma_asym' else 300} ({24 if v == 'sigma_asym' else 0})</span>" for v in VARIANTS]
     return html_table([""] + [LABELS[v] for v in VARIANTS], [n] + rows, raw=True)

@@ -24,7 +24,7 @@ from ... import ledger, stats
 from ...claims import Assessment, Claim, Premise, across
 from ...formatting import listing, mean_sd, minutes, number, percent
 from ...plotting import METHOD_COLORS, line_with_band, new_figure
-from .compute import ARMS, gnn_methods, resnet_methods, row_of
+from .compute import ARMS, gnn_methods, row_of
 
 __all__ = ["CLAIMS", "LABELS", "PAPER_TABLE1", "PARAMETERS", "barriers", "batchnorm_text", "compare",
            "curves_frame", "endpoint_table", "figure3", "figure_batchnorm", "figure_width", "matching_table",
