@@ -325,6 +325,9 @@ def _assess_swap_cost(record) -> Assessment:
     outcomes, notes = {}, []
     for arm in _w_arms(record):
         rho = pair_spearman(record, "mnist", arm)
+        rho = rho[np.isfinite(rho)]  # pairs without a defined ρ fail the premise, which the verdict reports
+        if len(rho) == 0:
+            return Assessment("—", "inconclusive", f"{arm_label(arm)}: no pair with a defined ρ")
         p = stats.wilcoxon(rho, np.zeros_like(rho), "less")
         p_opp = stats.wilcoxon(rho, np.zeros_like(rho), "greater")
         outcomes[arm_label(arm)] = (rho.mean() < 0, p, p_opp)
