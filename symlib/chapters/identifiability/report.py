@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import SymLogNorm
 
 from ... import ledger, stats
 from ...claims import Assessment, Claim, Premise, across, directional
@@ -194,31 +195,38 @@ def figure_correlations(record: Mapping[str, Any]):
 
 
 def figure_swap_costs(record: Mapping[str, Any], setting: str = "mnist"):
-    """Left: the swap-cost matrix ``C`` of the first hidden layer's leading units (pair 0, W-Asym with the largest κ).
+    """Left: the swap-cost matrix ``C`` of the first hidden layer's leading ``block`` units (pair 0, W-Asym with the
+    largest κ; symlog colours, since swap costs can be negative: a swap that lowers the summed norm cost).
     Right: each unit's smallest off-diagonal swap cost, for units the optimal activation matching moved vs kept,
     per W-Asym arm (all pairs and hidden layers pooled; seeded jitter), with the chapter's ρ."""
     cfg = record["manifest"]["config"]
     w_arms = [a for a, v, _ in arms(cfg) if v == "w_asym"]
     fig, axes = new_figure(1, 2, width=10, height=4.4, gridspec_kw={"width_ratios": [1, 1.5]})
     block = np.array(_curves(record, setting, w_arms[-1], "activations")[0]["layers"]["P0"]["swap_block"])
-    im = axes[0].imshow(np.log10(np.maximum(block, 1e-6)), cmap="viridis")
-    fig.colorbar(im, ax=axes[0], label="log₁₀ swap cost C_ij (squared-norm units)")
+    im = axes[0].imshow(block, cmap="viridis", norm=SymLogNorm(linthresh=1e-3, vmin=min(block.min(), 0),
+                                                               vmax=max(block.max(), 1e-3)))
+    axes[0].grid(False)
+    fig.colorbar(im, ax=axes[0], label="swap cost C_ij (squared norm; symlog)")
     axes[0].set(xlabel="unit j", ylabel="unit i",
-                title=f"{arm_label(w_arms[-1])}, layer 1, pair 0: C (first {len(block)} units)")
+                title=f"{arm_label(w_arms[-1])}, layer 1: C")
     rows = []
     for arm in w_arms:
         for c in _curves(record, setting, arm, "activations"):
             for l in c["layers"].values():
-                rows += [{"arm": arm_label(arm), "moved": "moved" if m else "kept", "cost": np.log10(max(v, 1e-6))}
+                rows += [{"arm": arm_label(arm), "moved": "moved" if m else "kept", "cost": v}
                          for v, m in zip(l["min_swap_cost"], l["moved"])]
     df = pd.DataFrame(rows)
     strip(axes[1], df, "arm", "cost", [arm_label(a) for a in w_arms], hue="moved", hue_order=["kept", "moved"],
           palette={"kept": "0.55", "moved": "#C44E52"}, seed=0, size=5, alpha=0.5)
     rho = {arm_label(a): pair_spearman(record, setting, a) for a in w_arms}
-    axes[1].set(xlabel="", ylabel="log₁₀ smallest off-diagonal swap cost",
+    axes[1].set_yscale("symlog", linthresh=1e-3)  # swap costs can be ≤ 0 (a swap that lowers the norm cost)
+    axes[1].set(xlabel="", ylabel="smallest off-diagonal swap cost (symlog)",
                 title="Swap cost of units alignment moves vs keeps")
     axes[1].set_xticks(range(len(w_arms)), [f"{k}\nρ = {number(np.nanmean(v), 2)}" for k, v in rho.items()])
-    axes[1].legend(title="activation matching", loc="best")
+    handles, names = axes[1].get_legend_handles_labels()
+    axes[1].get_legend() and axes[1].get_legend().remove()
+    fig.legend(handles, [f"unit {n} by activation matching" for n in names], loc="outside lower center", ncol=2,
+               fontsize="small", frameon=False, markerscale=2)
     fig.suptitle(f"Effective function classes, {SETTING_LABELS[setting]} (PCA basis at "
                  f"{cfg['pca_variance']:.0%} variance)")
     return fig
