@@ -108,7 +108,8 @@ def pair_spearman(record, setting: str, arm: str) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- tables
 
 def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
-    """Per setting and arm: networks, mean and lowest test accuracy, mean test loss and training time."""
+    """Per setting and arm: networks, mean and lowest test accuracy, mean test loss, and the wall time per network
+    (training, or loading from the member store, divided over the arm's networks)."""
     df = pd.DataFrame(record["result"]["models"])
     rows = {}
     for setting in settings(record["manifest"]["config"]):
@@ -117,7 +118,7 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
             rows[(SETTING_LABELS[setting], arm_label(arm))] = {
                 "networks": len(d), "test accuracy": percent(d.test_acc.mean(), 2),
                 "lowest test accuracy": percent(d.test_acc.min(), 2), "test loss (nats)": number(d.test_loss.mean(), 4),
-                "training time per network": minutes(d.train_time_s.mean())}
+                "wall time per network (trained or loaded)": minutes(d.train_time_s.mean())}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
