@@ -12,6 +12,4 @@ CLAIMS = [
           "(MLP metanetwork R²)", "0.594 vs −0.171"),
     Claim("planned.theory_init", "Theory-Init (seed 000)", "Theory-informed initialisation breaks symmetry; Git "
           "Re-Basin returns the identity between Theory-Init pairs", "abstract only"),
-    Claim("planned.identifiability", "Bürgin et al. 2026", "Neurons of W-Asym nets are identifiable across runs: "
-          "merging works without alignment", "abstract only"),
 ]
