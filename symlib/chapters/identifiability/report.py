@@ -207,7 +207,8 @@ def figure_swap_costs(record: Mapping[str, Any], setting: str = "mnist"):
     im = axes[0].imshow(block, cmap="viridis", norm=SymLogNorm(linthresh=1e-3, vmin=min(block.min(), 0),
                                                                vmax=max(block.max(), 1e-3)))
     axes[0].grid(False)
-    fig.colorbar(im, ax=axes[0], label="swap cost C_ij (squared norm; symlog)")
+    fig.colorbar(im, ax=axes[0], label="swap cost C_ij (symlog)", pad=0.02)
+    fig.get_layout_engine().set(wspace=0.12)  # room between the colour bar's label and the strip plot's
     axes[0].set(xlabel="unit j", ylabel="unit i",
                 title=f"{arm_label(w_arms[-1])}, layer 1: C")
     rows = []
@@ -221,7 +222,7 @@ def figure_swap_costs(record: Mapping[str, Any], setting: str = "mnist"):
           palette={"kept": "0.55", "moved": "#C44E52"}, seed=0, size=5, alpha=0.5)
     rho = {arm_label(a): pair_spearman(record, setting, a) for a in w_arms}
     axes[1].set_yscale("symlog", linthresh=1e-3)  # swap costs can be ≤ 0 (a swap that lowers the norm cost)
-    axes[1].set(xlabel="", ylabel="smallest off-diagonal swap cost (symlog)",
+    axes[1].set(xlabel="", ylabel="smallest off-diagonal swap cost",
                 title="Swap cost of units alignment moves vs keeps")
     axes[1].set_xticks(range(len(w_arms)), [f"{k}\nρ = {number(np.nanmean(v), 2)}" for k, v in rho.items()])
     handles, names = axes[1].get_legend_handles_labels()
