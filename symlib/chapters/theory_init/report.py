@@ -285,11 +285,13 @@ def theory_summary(record: Mapping[str, Any]) -> dict[str, Any]:
     c_mid = sorted({g["scale"] for g in grid})
     c_mid = min(c_mid, key=lambda c: abs(c - 0.1))
     sel = [g for g in grid if g["scale"] == c_mid]
+    unclipped = [g["positive"]["sv_min_unclipped"] for g in sel if g["positive"]["sv_min_unclipped"] is not None]
     return {"ok": bool(ok), "max_ratio": max(ratios), "tight_dev": max(tight),
             "one_layer_dev": max(one_dev) if one_dev else None, "sv_upper": sv_upper, "sv_lower": sv_lower,
             "tail_frequency": float(np.mean(norms)), "z_mean": z_mean, "z_sq": z_sq, "z_pre": z_pre,
             "expected_ok": exp_ok, "n_draws": len(grid), "scale": c_mid,
-            "sv_range": (min(g["positive"]["sv_min"] for g in sel), max(g["positive"]["sv_max"] for g in sel)),
+            "sv_range": (min(unclipped) if unclipped else float("nan"), max(g["positive"]["sv_max"] for g in sel)),
+            "unclipped_share": sum(g["positive"]["unclipped_inputs"] for g in sel) / sum(g["positive"]["inputs"] for g in sel),
             "depths": sorted({g["depth"] for g in sel}), "width": t["width"]}
 
 
@@ -428,6 +430,15 @@ def _verdict_line(outcomes: Mapping[str, tuple]) -> str:
     return "; ".join(f"{k}: {format_p(v[1])}" for k, v in outcomes.items())
 
 
+def _where(outcomes: Mapping[str, tuple]) -> str:
+    """Which parts of a combined claim hold (direction and rule), which are significant, which fail the rule."""
+    holds = [k for k, v in outcomes.items() if v[0]]
+    sig_ = [k for k, v in outcomes.items() if v[0] and v[1] < 0.05]
+    fails = [k for k, v in outcomes.items() if not v[0]]
+    return (f"the rule holds in {len(holds)} of {len(outcomes)} parts ({len(sig_)} significant)"
+            + (f"; fails in: {' / '.join(fails)}" if fails else ""))
+
+
 def distance_text(record: Mapping[str, Any]) -> str:
     """§2's reading: the range of the He / Theory-Init distance ratios per row kind, and the verdict."""
     out = distance_outcomes(distance_frame(record))
@@ -474,7 +485,9 @@ def theory_text(record: Mapping[str, Any]) -> str:
     s = theory_summary(record)
     lo, hi = s["sv_range"]
     return (f"At c = {s['scale']:g} (‖Δ‖₂ ≈ {number(2 * s['scale'], 2)}) the Jacobian's singular values stay in "
-            f"[{number(lo, 3)}, {number(hi, 3)}] for depths {', '.join(map(str, s['depths']))} at width {s['width']}; "
+            f"[{number(lo, 3)}, {number(hi, 3)}] for depths {', '.join(map(str, s['depths']))} at width {s['width']} "
+            f"(σ_min over the {percent(s['unclipped_share'], 0)} of positive inputs at which no unit is clipped, where "
+            f"the lower bound applies; at a clipped unit σ_min is 0); "
             f"the worst-case bound held in all {integer(s['n_draws'])} draws (largest ratio {number(s['max_ratio'], 3)}).\n\n"
             + claim_text(record, "theory_init.theory"))
 
@@ -509,7 +522,8 @@ def _distances(record) -> Assessment:
     ratios = [v[3] for v in out.values()]
     return Assessment(f"He / Theory-Init distance {sig(min(ratios), 2)}–{sig(max(ratios), 2)}× over "
                       f"{len(out)} settings", verdict,
-                      "exact one-sided Wilcoxon of log10 ratio > 0.5 per setting: " + _verdict_line(out)
+                      _where({k: v[:3] for k, v in out.items()})
+                      + "; exact one-sided Wilcoxon of log10 ratio > 0.5 per setting: " + _verdict_line(out)
                       + (f"; significantly below: {', '.join(against)}" if against else ""))
 
 
@@ -523,8 +537,8 @@ def _matching(record) -> Assessment:
     return Assessment(f"identity returned for {percent(ti.best_identity.mean(), 0)} of Theory-Init units "
                       f"(He {percent(df[df.arm == 'he'].best_identity.mean(), 0)}; unrelated He "
                       f"{percent(unrelated, 0)})", verdict,
-                      f"rule: mean ≥ {percent(IDENTITY_BAR, 0)} and above He, exact one-sided Wilcoxon: "
-                      + _verdict_line(out))
+                      f"rule: mean ≥ {percent(IDENTITY_BAR, 0)} and above He; " + _where(out)
+                      + "; exact one-sided Wilcoxon: " + _verdict_line(out))
 
 
 def _matching_premise(record) -> tuple[bool, str]:
@@ -536,7 +550,8 @@ def _accuracy(record) -> Assessment:
     verdict, against = across(out)
     wins = sum(v[0] and v[1] < 0.05 for v in out.values())
     return Assessment(f"theory rows significantly better in {wins} of {len(out)} comparisons, worse in "
-                      f"{len(against)}", verdict, "exact one-sided Wilcoxon on log test MSE, paired by network"
+                      f"{len(against)}", verdict, "exact one-sided Wilcoxon on log test MSE, paired by network; "
+                      + _where(out)
                       + (f"; significantly worse: {', '.join(against)}" if against else ""))
 
 
@@ -558,8 +573,12 @@ def _cnn(record) -> Assessment:
         out[f"{task} distance"] = _ratio_outcome(he.distance.to_numpy(), th.distance.to_numpy())[:3]
         out[f"{task} matching"] = _identity_outcome(th.best_identity.to_numpy(), he.best_identity.to_numpy())
     verdict, against = across(out)
-    return Assessment("; ".join(f"{k}: {'holds' if v[0] else 'fails'}" for k, v in out.items()), verdict,
-                      "the MLP rules: " + _verdict_line(out))
+    ratios = {task: _ratio_outcome(_by(df, task, "he").distance.to_numpy(), _by(df, task, "theory").distance.to_numpy())[3]
+              for task in dict.fromkeys(df.task)}
+    return Assessment("; ".join(f"{task}: He/Theory-Init distance {sig(r, 2)}×, identity returned for "
+                                f"{percent(_by(df, task, 'theory').best_identity.mean(), 0)} of Theory-Init channels"
+                                for task, r in ratios.items()), verdict,
+                      "the MLP rules; " + _where(out) + "; " + _verdict_line(out))
 
 
 def _cnn_premise(record) -> tuple[bool, str]:
