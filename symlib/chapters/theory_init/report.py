@@ -39,6 +39,9 @@ __all__ = ["CLAIMS", "PARAMETERS", "accuracy_frame", "accuracy_table", "accuracy
 HALF_DECADE = 0.5
 IDENTITY_BAR = 0.9
 Z_MAX = 4.5
+#: the tasks as the page names them (the keys of :data:`.tasks.TASKS` seed the data, so they stay as they are)
+TASK_LABELS = {"pendulum": "pendulum", "planck": "Planck", "lennard_jones": "Lennard-Jones",
+               "resonance": "driven oscillator"}
 ARM_LABELS = {"theory": "Theory-Init, theory rows", "arbitrary": "Theory-Init, arbitrary rows", "he": "He"}
 ARM_COLORS = {"Theory-Init, theory rows": "#C44E52", "Theory-Init, arbitrary rows": "#DD8452", "He": "#4C72B0"}
 
@@ -68,7 +71,7 @@ def distance_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for s in record["result"]["mlp"]:
         for p in s["pairs"]:
-            rows.append(_pair_row(p, task=s["task"], arm=s["arm"]))
+            rows.append(_pair_row(p, task=TASK_LABELS[s["task"]], arm=s["arm"]))
     return pd.DataFrame(rows)
 
 
@@ -85,7 +88,8 @@ def _pair_row(p: Mapping[str, Any], **where) -> dict:
 
 def controls_frame(record: Mapping[str, Any], cnn: bool = False) -> pd.DataFrame:
     src = record["result"]["cnn"]["controls"] if cnn else record["result"]["mlp_controls"]
-    return pd.DataFrame([_pair_row(p, arm=p["arm"], task=f"{p['task_a']} vs {p['task_b']}") for p in src])
+    label = lambda t: TASK_LABELS.get(t, t)  # noqa: E731
+    return pd.DataFrame([_pair_row(p, arm=p["arm"], task=f"{label(p['task_a'])} vs {label(p['task_b'])}") for p in src])
 
 
 def accuracy_frame(record: Mapping[str, Any]) -> pd.DataFrame:
@@ -93,7 +97,7 @@ def accuracy_frame(record: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for s in record["result"]["mlp"]:
         for m in s["members"]:
-            rows.append({"task": s["task"], "arm": s["arm"], "pair": m["pair"], "member": m["member"],
+            rows.append({"task": TASK_LABELS[s["task"]], "arm": s["arm"], "pair": m["pair"], "member": m["member"],
                          "interpolation_mse": m["interpolation_loss"], "interpolation_r2": m["interpolation_r2"],
                          "extrapolation_mse": m["extrapolation_loss"], "extrapolation_r2": m["extrapolation_r2"]})
     return pd.DataFrame(rows)
@@ -180,7 +184,7 @@ def tasks_table() -> pd.DataFrame:
     return pd.DataFrame([{"law": laws[t.name], "input": t.variable, "output": t.target,
                           "training range": f"[{t.lo:g}, {t.hi:g}]", "extrapolation": f"({t.hi:g}, {t.ext:g}]",
                           "noise (× std of law)": f"{t.noise:g}"} for t in TASKS.values()],
-                        index=list(TASKS))
+                        index=[TASK_LABELS[t] for t in TASKS])
 
 
 def distance_table(record: Mapping[str, Any]) -> pd.DataFrame:
