@@ -38,6 +38,10 @@ def test_configure_takes_the_preset_and_refuses_what_it_does_not_know():
         table1.configure({"scale": "ci", "n_alpha": 4})
     with pytest.raises(params.ParameterError, match="gnn_data"):
         table1.configure({"scale": "ci", "gnn_data": "citeseer"})
+    with pytest.raises(params.ParameterError, match="gnn_split"):
+        table1.configure({"scale": "ci", "gnn_split": "random"})
+    with pytest.raises(params.ParameterError, match="Cora only"):
+        table1.configure({"scale": "paper", "gnn_split": "full"})
     with pytest.raises(params.ParameterError, match="downsample"):
         table1.configure({"scale": "ci", "downsample": 3})
     with pytest.raises(params.ParameterError, match="resnet_bar"):
@@ -51,9 +55,22 @@ def test_presets_follow_the_paper_and_small_states_its_bars():
     assert (paper["resnet_lr"], paper["resnet_sigma_lr"], paper["resnet_warmup_start_lr"]) == (1e-2, 1e-3, 1e-4)
     assert paper["resnet_kappa"] == 2.0 and paper["gnn_kappa"] == 0.5 and paper["gnn_n_fix"] == 6
     assert paper["gnn_data"] == "ogbn-arxiv" and paper["gnn_epochs"] == 500 and not paper["gnn_w_asym_figlu"]
+    assert paper["gnn_split"] == "standard" and paper["gnn_weight_decay"] == 0.0
     assert small["gnn_data"] == "cora" and small["n_pairs"] >= 5
     assert small["resnet_bar"] is not None and small["gnn_bar"] is not None
     assert table1.PRESETS["ci"]["resnet_bar"] is None and table1.PRESETS["ci"]["gnn_bar"] is None
+
+
+def test_the_full_split_trains_on_every_node_outside_validation_and_test():
+    if not _data_present():
+        pytest.skip("Cora not in $SYMLIB_DATA")
+    from symlib.data import load_cora
+    cora = load_cora()
+    full = table1.full_split(cora)
+    assert int(cora.train_mask.sum()) == 140 and int(full.train_mask.sum()) == 2708 - 500 - 1000
+    assert not (full.train_mask & (full.val_mask | full.test_mask)).any()
+    assert full.train_mask[cora.train_mask].all()  # the public training nodes stay training nodes
+    assert (full.val_mask == cora.val_mask).all() and (full.test_mask == cora.test_mask).all()
 
 
 def test_gnn_warm_up_is_the_authors_lambda_lr():

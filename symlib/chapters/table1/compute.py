@@ -30,7 +30,9 @@ FiGLU ``F`` has std ``0.01/√256``. 5 pairs, 25 α.
 fixed before any barrier was computed, and the pilot numbers that chose the widths, image size, subset and epochs.
 The GNN runs on **Cora**, not ogbn-arXiv: ogbn-arXiv (169,343 nodes) is neither available offline here nor trainable
 500 epochs × 30 networks on two cores in minutes; Cora (2,708 nodes) is the standard small citation graph, so the
-row tests the same claim on a smaller graph, never silently. ``ci``: a smoke test.
+row tests the same claim on a smaller graph, never silently. It trains on Cora's full split (1,208 labelled nodes,
+:func:`full_split`), not the 140-node public one, on which the paper's dropout-free GNN overfits: the comment above
+:data:`PRESETS` tells why, and what the first run on the public split measured. ``ci``: a smoke test.
 """
 from __future__ import annotations
 
@@ -45,25 +47,28 @@ from ... import params
 from ...architectures import GNNConfig, ResNet20Config
 from ...architectures.resnet20 import TABLE6_N_FIX
 from ...connectivity import IDENTITY, ActivationMatching, Pair, WeightMatching, connect
-from ...data import cifar_augment, load_cifar10, load_cora, load_ogbn_arxiv
+from ...data import Graph, cifar_augment, load_cifar10, load_cora, load_ogbn_arxiv
 from ...distributed import session
 from ...seeding import derive_seed
 from ...training import Member, TrainConfig, tensor_batches
 
-__all__ = ["ARMS", "GNN_DATASETS", "NAME", "PRESETS", "check", "configure", "gnn_methods", "resnet_methods",
+__all__ = ["ARMS", "GNN_DATASETS", "GNN_SPLITS", "NAME", "PRESETS", "check", "configure", "full_split", "gnn_methods", "resnet_methods",
            "resnet_n_fix", "row_of", "rows"]
 
 NAME = "table1"
 #: The trained arms; "git_rebasin" (and the GNN's "git_rebasin_wm") are the standard pairs after alignment.
 ARMS = ("standard", "w_asym", "sigma_asym")
 GNN_DATASETS = ("ogbn-arxiv", "cora")
+#: The GNN's training nodes: the dataset's standard split, or (Cora) every node outside its validation and test sets.
+GNN_SPLITS = ("standard", "full")
 
 _PAPER = dict(
     widths=[1, 2, 4, 8], resnet_epochs=[100, 100, 50, 50], resnet_batch_size=128, resnet_lr=1e-2,
     resnet_sigma_lr=1e-3, resnet_warmup_start_lr=1e-4, resnet_warmup_epochs=20.0, resnet_weight_decay=0.0,
     resnet_kappa=2.0, downsample=1, train_size=45000, test_size=10000,
-    gnn_data="ogbn-arxiv", gnn_width=256, gnn_depth=3, gnn_epochs=500, gnn_lr=1e-3, gnn_warmup_start_lr=4e-5,
-    gnn_warmup_epochs=24.0, gnn_n_fix=6, gnn_kappa=0.5, gnn_w_asym_figlu=False, gnn_normalize=False,
+    gnn_data="ogbn-arxiv", gnn_split="standard", gnn_width=256, gnn_depth=3, gnn_epochs=500, gnn_lr=1e-3,
+    gnn_warmup_start_lr=4e-5, gnn_warmup_epochs=24.0, gnn_weight_decay=0.0, gnn_n_fix=6, gnn_kappa=0.5,
+    gnn_w_asym_figlu=False, gnn_normalize=False,
     n_pairs=5, n_alpha=25, resnet_bar=None, gnn_bar=None)
 
 # The `small` preset (2 CPU cores, <= 15 minutes from scratch). Its training bar was fixed before any barrier was
@@ -84,28 +89,36 @@ _PAPER = dict(
 #   bar is lowered to 20 % (twice chance): the networks are trained, weakly, and the chapter says so. Two widths (1×,
 #   2×; "2× at small": 4× and 8× do not fit) at 5 epochs fit; one width could train 3× longer (~40 %) but would leave
 #   Table 1's wide row and the width trend empty.
-# * GNN on Cora (paper's layout, hidden 256, full-batch Adam, 25-step warm-up), test accuracy by epoch:
-#     standard 61.5 / 74.8 / 73.8 / 72.2 / 72.0 % at 10 / 20 / 30 / 40 / 60 epochs; W-Asym 50.7 / 70.5 / 72.6 /
-#     72.5 / 72.1 %; σ-Asym 68.8 / 74.9 / 72.0 / 69.7 / 68.4 % (training accuracy 100 % from ~20 epochs: 140
-#     labelled nodes). Row-normalised features: 55 % at 60 epochs. Weight decay 5e-4, and with dropout 0.5 too, at 100
-#     epochs: standard 72.9 / 74.6 %, W-Asym 71.8 / 73.8 %. This architecture (no dropout, the paper's) peaks near
-#     74-75 % on Cora and then overfits, so 75 % at the endpoints is out of reach: the bar is 70 %, and 30 epochs (where
-#     every arm is on its plateau, before σ-Asym's decline) is the preset. One GNN training step on Cora costs ~0.18
-#     CPU-s, 60 ms of it the mean aggregation of the 1,433-d input features.
-# First run of this preset (2026-11-30, the chapter's own seeds, not looked at beyond training quality): the ResNet20 arms
-# met their bar (mean endpoint test accuracy 29.7 / 27.1 / 31.6 % at 1×, 28.4 / 26.1 / 35.5 % at 2×: standard / W-Asym /
-# σ-Asym), the GNN did not: standard 66.5 % (per network 59-74 %), W-Asym 71.1 %, σ-Asym 71.2 %. A ten-seed pilot with
-# other seeds (test accuracy after every epoch, 10 networks per arm) gave the lowest arm's mean 37.0 / 53.7 / 63.3 / 67.9 /
-# 70.0 / 70.0 / 69.1 % at 10 / 15 / 20 / 25 / 30 / 35 / 40 epochs: at this recipe the standard GNN sits at the bar, so the
-# chapter stays out of the book (book/drafts/) until the GNN preset is revised; its barriers were not looked at.
-# Cost of this preset, estimated from the pilots' CPU seconds (not measured as a whole: the chapter's small result was
-# not computed while choosing it): ResNet training ~990 CPU-s on two Ray workers (~8 min), ResNet curves and matching
-# ~2 min, GNN training ~1.5 min and its curves (re-estimated and naive BatchNorm) ~1 min: ~13 min on two idle cores.
+# * GNN on Cora (paper's layout, hidden 256, full-batch Adam, 25-step warm-up, no dropout, no weight decay).
+#   (1) On the public split (140 labelled nodes), single networks, test accuracy by epoch: standard 61.5 / 74.8 / 73.8 /
+#     72.2 / 72.0 % at 10 / 20 / 30 / 40 / 60 epochs; W-Asym 50.7 / 70.5 / 72.6 / 72.5 / 72.1 %; σ-Asym 68.8 / 74.9 /
+#     72.0 / 69.7 / 68.4 % (training accuracy 100 % from ~20 epochs). Row-normalised features: 55 % at 60 epochs. Weight
+#     decay 5e-4, and with dropout 0.5 too, at 100 epochs: standard 72.9 / 74.6 %, W-Asym 71.8 / 73.8 %. The bar was set
+#     to 70 % and the preset to 30 epochs on the public split.
+#   (2) First run of that preset (2026-11-30, the chapter's own seeds): the ResNet20 arms met their bar (mean endpoint
+#     test accuracy 29.7 / 27.1 / 31.6 % at 1×, 28.4 / 26.1 / 35.5 % at 2×: standard / W-Asym / σ-Asym), the GNN did
+#     not: standard 66.5 % (per network 59-74 %), W-Asym 71.1 %, σ-Asym 71.2 %. check() stopped the run; its barriers
+#     were never displayed or read, and the record was discarded.
+#   (3) Ten-network pilots per arm (pilot seeds), public split: the lowest arm's mean test accuracy 37.0 / 53.7 / 63.3 /
+#     67.9 / 70.0 / 70.0 / 69.1 % at 10 / 15 / 20 / 25 / 30 / 35 / 40 epochs; with Adam's L2 weight decay 0 / 5e-4 /
+#     5e-3, the lowest arm's mean *validation* accuracy peaks at 66.7 / 66.8 / 69.0 % (40-60 epochs). No recipe of the
+#     paper's dropout-free GNN clears 70 % reliably with 140 labels: it overfits them within ~20 epochs.
+#   (4) ogbn-arXiv, the paper's graph, trains on 54 % of its nodes; the public split trains on 5 % of Cora's, a few-label
+#     regime the paper never ran. So the preset trains on Cora's **full split** (Chen et al. 2018; PyG's
+#     ``split="full"``: every node outside the 500 validation and 1,000 test nodes, 1,208 = 45 % of the graph) with the
+#     paper's recipe, and the bar returns to the issue's 75 %, both fixed before the pilot that chose the epochs: ten
+#     networks per arm, the lowest arm's mean validation accuracy 83.2 / 84.9 / 83.8 / 83.1 / 82.5 % at 20 / 30 / 40 /
+#     50 / 60 epochs (standard / W-Asym / σ-Asym at 30: 86.0 / 86.6 / 84.9 %); the rule fixed before it ran (the
+#     highest lowest-arm mean, then the fewest epochs within 0.5 points) chose 30 epochs. One GNN training step on Cora
+#     costs ~0.18 CPU-s, 60 ms of it the mean aggregation of the 1,433-d input features.
+# Cost of this preset, estimated from the pilots' CPU seconds: ResNet training ~990 CPU-s on two Ray workers (~8 min),
+# ResNet curves and matching ~2 min, GNN training ~1.5 min and its curves (re-estimated and naive BatchNorm) ~1 min:
+# ~13 min on two idle cores (the chapter's setup text shows the measured wall time).
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": _PAPER,
     "small": {**_PAPER, "widths": [1, 2], "resnet_epochs": [5, 5], "resnet_warmup_epochs": 1.25, "downsample": 4,
-              "train_size": 5000, "test_size": 1000, "gnn_data": "cora", "gnn_epochs": 30, "n_alpha": 11,
-              "resnet_bar": 0.20, "gnn_bar": 0.70},
+              "train_size": 5000, "test_size": 1000, "gnn_data": "cora", "gnn_split": "full", "gnn_epochs": 30,
+              "n_alpha": 11, "resnet_bar": 0.20, "gnn_bar": 0.75},
     "ci": {**_PAPER, "widths": [1, 2], "resnet_epochs": [1, 1], "resnet_warmup_epochs": 0.5, "downsample": 4,
            "train_size": 256, "test_size": 256, "gnn_data": "cora", "gnn_width": 32, "gnn_epochs": 5, "n_pairs": 2,
            "n_alpha": 3, "resnet_bar": None, "gnn_bar": None},
@@ -135,6 +148,11 @@ def configure(given: Mapping[str, Any]) -> dict[str, Any]:
         raise params.ParameterError(f"downsample must divide 32 and leave images of at least 4×4, got {cfg['downsample']}")
     if cfg["gnn_data"] not in GNN_DATASETS:
         raise params.ParameterError(f"gnn_data must be one of {', '.join(GNN_DATASETS)}, got {cfg['gnn_data']!r}")
+    if cfg["gnn_split"] not in GNN_SPLITS:
+        raise params.ParameterError(f"gnn_split must be one of {', '.join(GNN_SPLITS)}, got {cfg['gnn_split']!r}")
+    if cfg["gnn_split"] == "full" and cfg["gnn_data"] != "cora":
+        raise params.ParameterError(f"gnn_split='full' is defined for Cora only; {cfg['gnn_data']} trains on its "
+                                    f"standard split (gnn_split='standard')")
     for bar in ("resnet_bar", "gnn_bar"):
         if cfg[bar] is not None and not 0 < cfg[bar] < 1:
             raise params.ParameterError(f"{bar} must be a test accuracy in (0, 1) or None, got {cfg[bar]}")
@@ -197,7 +215,7 @@ def _gnn_pairs(cfg: Mapping[str, Any], arm: str, in_features: int, classes: int)
     seed = cfg["seed"]
     train = TrainConfig(epochs=cfg["gnn_epochs"], batch_size=1, optimizer="adam", schedule="constant",
                         lr=cfg["gnn_lr"], warmup_start_lr=cfg["gnn_warmup_start_lr"],
-                        warmup_epochs=cfg["gnn_warmup_epochs"])
+                        warmup_epochs=cfg["gnn_warmup_epochs"], weight_decay=cfg["gnn_weight_decay"])
 
     def member(k: int, m: int, arch: int) -> Member:
         model = GNNConfig(in_features=in_features, width=cfg["gnn_width"], depth=cfg["gnn_depth"],
@@ -211,6 +229,12 @@ def _gnn_pairs(cfg: Mapping[str, Any], arm: str, in_features: int, classes: int)
         arch = derive_seed(seed, NAME, "gnn", "arch", arm, k)
         out.append(Pair(member(k, 0, arch), member(k, 1, arch), seed=derive_seed(seed, NAME, "gnn", "match", k)))
     return out
+
+
+def full_split(graph: Graph) -> Graph:
+    """``graph`` training on every node outside its validation and test sets (Chen et al. 2018's "full-supervised"
+    Cora split, PyG's ``Planetoid(split="full")``): Cora's 140 / 500 / 1,000 become 1,208 / 500 / 1,000."""
+    return graph._replace(train_mask=~(graph.val_mask | graph.test_mask))
 
 
 def _collect(out: dict, row: str, width: int | None, arm: str, bn: str, models: list, curves: list) -> None:
@@ -246,6 +270,8 @@ def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> 
 
         t0 = time.perf_counter()
         graph = load_cora(normalize=cfg["gnn_normalize"]) if cfg["gnn_data"] == "cora" else load_ogbn_arxiv()
+        if cfg["gnn_split"] == "full":
+            graph = full_split(graph)
         g_train, g_test = graph.source("train"), graph.source("test")
         for arm in ARMS:
             aligners = {"standard": IDENTITY, "git_rebasin": ActivationMatching(similarity="inner_product"),
