@@ -21,7 +21,7 @@ from symlib.theory import counting
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHAPTERS = ("critical_points", "symmetries", "lmc", "theory_init", "mli", "appendix_a")
+CHAPTERS = ledger.CHAPTERS  # every chapter of the book
 
 
 def _committed(chapter: str) -> dict:

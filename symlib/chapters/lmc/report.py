@@ -97,7 +97,7 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
                          "lowest test accuracy": g.min_test_acc.map(lambda v: percent(v, 2)),
                          "validation accuracy": g.val_acc.map(lambda v: percent(v, 2)),
                          "test loss (nats)": g.test_loss.map(lambda v: number(v, 4)),
-                         "training time per network": g.train_time_s.map(minutes)}).set_axis(
+                         "wall time per network (trained or loaded)": g.train_time_s.map(minutes)}).set_axis(
         [name[a] for a in g.index])
 
 

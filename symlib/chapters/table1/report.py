@@ -183,7 +183,8 @@ def width_table(record: Mapping[str, Any]) -> pd.DataFrame:
 
 def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """The trained networks per row and arm (the training bar is on the mean test accuracy): how many, their mean
-    and lowest test accuracy, mean test loss, and training time per network."""
+    and lowest test accuracy, mean test loss, and wall time per network (training it, or loading it when the member
+    store already held it: see the run's log line "reused N of M trained members")."""
     cfg = _cfg(record)
     df = pd.DataFrame(record["result"]["models"])
     out = {}
@@ -194,7 +195,7 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
             out[(row_label(record, row), LABELS[arm])] = {
                 "networks": len(d), "test accuracy": percent(d.test_acc.mean()), "lowest": percent(d.test_acc.min()),
                 "bar": percent(bar, 0) if bar is not None else "—", "test loss (nats)": number(d.test_loss.mean()),
-                "training time per network": minutes(d.train_time_s.mean())}
+                "wall time per network (trained or loaded)": minutes(d.train_time_s.mean())}
     return pd.DataFrame.from_dict(out, orient="index")
 
 

@@ -1,0 +1,320 @@
+"""Neuron identifiability and effective function classes (Bürgin et al. 2026, seed 002): our formalisation.
+
+**Identifiability across runs.** For two networks ``a``, ``b`` of one architecture (the same fixed asymmetric
+tensors) and a hidden layer with ``C`` units, ``S (C, C)`` is the Pearson correlation over samples of the
+post-activations, ``S[i, j] = corr(a_i, b_j)`` (:func:`symlib.matching.activation_matching`). The mean matched
+correlation under a permutation ``π`` is ``ρ(π) = (1/C) Σ_i S[i, π(i)]``; we report (:func:`correlation_summary`)
+
+* ``identity = ρ(id)``, the units as they are — what merging *without* alignment averages;
+* ``optimal = max_π ρ(π)``, the activation-matching optimum (Hungarian algorithm);
+* ``random``: the mean of ``ρ(π)`` over ``n_random`` uniformly random permutations drawn from an explicit seed
+  (the authors' code draws 100; its expectation is the mean of all entries of ``S``).
+
+A layer is *identifiable* when ``identity`` is within a margin of ``optimal``.
+
+**Effective function classes** (papers.md §5, from the authors' ``measure_realization_cost.py``). A slot ``i``
+of a W-Asym linear layer computes ``w_i = d_i ⊙ t_i + F_i`` with a trainable ``t_i``, the 0/1 mask row ``d_i``
+and the fixed row ``F_i`` (zero where ``d_i = 1``). On the layer's input support, summarised by a PCA basis
+``U (d, k)`` of the layer's inputs (the fewest leading principal directions explaining ``variance`` of their
+variance, 90 %), a row acts through its coefficients ``U^T w``. The cheapest (minimum squared norm ``‖t‖²``) way
+for slot ``i`` to realise neuron ``j``'s coefficients ``a_j = U^T w_j`` is
+
+    c_ij = (a_j − v_i)^T S_i^+ (a_j − v_i),   v_i = U^T F_i,   M_i = U^T diag(d_i),   S_i = M_i M_i^T (k, k),
+
+(:func:`realisation_costs`), and the cost of swapping neurons ``i`` and ``j`` between their slots is
+``C_ij = c_ij + c_ji − c_ii − c_jj`` (:func:`swap_costs`; symmetric, zero on the diagonal). A dense layer
+(``d_i = 1``, ``F_i = 0``) has ``C = 0``: every swap is free, which is the permutation symmetry. Biases, the
+LayerNorm after the linear map and FiGLU's gate are not part of the cost (so σ-Asym layers have ``C = 0`` too).
+
+**What it predicts.** A unit whose smallest off-diagonal swap cost ``min_{j≠i} C_ij`` is near zero can trade
+places at no cost, so it is the kind of unit an alignment moves (``π(i) ≠ i`` under the optimal activation
+matching). :class:`IdentifiabilityProbe` (an :class:`~symlib.connectivity.Aligner`) records, per hidden layer,
+the three correlations, which units the matching moved, and Spearman's rank correlation between each unit's
+smallest off-diagonal swap cost and whether it moved (expected negative).
+
+**Aligning an asymmetric network.** Permuting the hidden units of a W-Asym or σ-Asym network must move its fixed
+tensors with them (the mask and ``F`` rows, FiGLU's ``F`` rows *and* columns), which leaves the architecture: the
+permuted network has other fixed tensors. So aligned paths are measured on the network's *permutable twin*
+(:func:`permutable_twin`, :class:`TwinMLP`): the same function written as a dense MLP whose weights are the
+applied weights ``M ⊙ W + (1 − M) ⊙ F`` and whose FiGLU matrix is an ordinary (interpolated, permuted) tensor
+``G``. The twin computes exactly the network's function; plain interpolation of two twins equals plain
+interpolation of the networks (the fixed entries are equal at both ends), and a permuted twin computes the same
+function as the unpermuted one. (:class:`symlib.connectivity.WeightMatching` and ``ActivationMatching`` permute only
+the permutation spec's tensors, so on an asymmetric network their "aligned" endpoint is another function.)
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .architectures import register
+from .matching import Matching, activation_matching
+from .permutation import PermutationSpec, SpecPart, apply_permutation, linear_axes, norm_axes
+from .seeding import numpy_rng
+from .stats import spearman
+
+__all__ = ["IdentifiabilityProbe", "TwinMLP", "TwinMLPConfig", "permutable_twin", "correlation_summary", "layer_inputs", "pca_basis", "realisation_costs",
+           "relative_accuracy_drop", "slot_tensors", "swap_costs", "smallest_swap_cost"]
+
+
+def correlation_summary(S: np.ndarray, perm: Sequence[int], n_random: int, seed: int) -> dict[str, float]:
+    """``{"identity", "optimal", "random", "random_sd"}`` mean matched correlations of ``S (C, C)``: under the
+    identity, under ``perm`` (the optimum), and mean / std over ``n_random`` random permutations drawn from
+    ``numpy_rng(seed, "random_permutations")``."""
+    S = np.asarray(S, dtype=np.float64)
+    C = S.shape[0]
+    if S.shape != (C, C) or len(perm) != C:
+        raise ValueError(f"need a square S and a permutation of its size, got {S.shape} and {len(perm)}")
+    if n_random < 1:
+        raise ValueError(f"n_random must be >= 1, got {n_random}")
+    rng = numpy_rng(seed, "random_permutations")
+    rows = np.arange(C)
+    rand = np.array([S[rows, rng.permutation(C)].mean() for _ in range(n_random)])
+    return {"identity": float(np.trace(S) / C), "optimal": float(S[rows, np.asarray(perm)].mean()),
+            "random": float(rand.mean()), "random_sd": float(rand.std(ddof=1)) if n_random > 1 else 0.0}
+
+
+def relative_accuracy_drop(acc: Sequence[float]) -> float:
+    """The authors' barrier on accuracy, in percent: ``(min_α acc(α) − max(acc(0), acc(1))) / max(acc(0), acc(1))
+    · 100`` (≤ 0; 0 when no point of the path is worse than the better endpoint)."""
+    acc = np.asarray(acc, dtype=np.float64)
+    best_end = max(acc[0], acc[-1])
+    return float((acc.min() - best_end) / best_end * 100)
+
+
+def pca_basis(X: torch.Tensor | np.ndarray, variance: float = 0.9) -> np.ndarray:
+    """``U (d, k)``: the leading principal directions of the rows of ``X (n, d)`` (centred), the fewest whose
+    eigenvalues sum to at least ``variance`` of the total; orthonormal columns."""
+    if not 0 < variance <= 1:
+        raise ValueError(f"variance must lie in (0, 1], got {variance}")
+    X = np.asarray(X, dtype=np.float64)
+    X = X - X.mean(axis=0)
+    _, s, vt = np.linalg.svd(X, full_matrices=False)
+    ev = s ** 2
+    if ev.sum() == 0:
+        raise ValueError("the inputs have no variance")
+    k = int(np.searchsorted(np.cumsum(ev) / ev.sum(), variance - 1e-12) + 1)
+    return vt[:k].T
+
+
+def slot_tensors(layer: nn.Module) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(W, mask, F)`` of a linear layer, each ``(n, d)`` float64 / bool: the weight it applies (for W-Asym
+    ``M ⊙ W + (1 − M) ⊙ F``), its trainable mask (all true for a dense layer) and its fixed values (0 elsewhere)."""
+    w = getattr(layer, "effective_weight", layer.weight).detach().to("cpu", torch.float64).numpy()
+    mask = getattr(layer, "mask", None)
+    fixed = getattr(layer, "fixed", None)
+    mask = np.ones(w.shape, bool) if mask is None else mask.detach().cpu().numpy().astype(bool)
+    fixed = np.zeros(w.shape) if fixed is None else fixed.detach().to("cpu", torch.float64).numpy()
+    return w, mask, fixed
+
+
+def realisation_costs(W: np.ndarray, mask: np.ndarray, F: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """``c (n, n)``, ``c[i, j]`` = the cost of slot ``i`` realising neuron ``j`` (module docstring):
+    ``(a_j − v_i)^T S_i^+ (a_j − v_i)`` with ``a_j = U^T W[j]``, ``v_i = U^T F[i]``, ``S_i = U^T diag(mask[i]) U``.
+
+    ``W, mask, F``: ``(n, d)``; ``U``: ``(d, k)``. ``S_i^+`` is the Moore-Penrose pseudo-inverse (a cost outside
+    ``S_i``'s range is not charged; with ``k ≤ d − n_fix`` and a generic basis ``S_i`` is invertible)."""
+    W, F, U = (np.asarray(t, dtype=np.float64) for t in (W, F, U))
+    mask = np.asarray(mask, dtype=np.float64)
+    if not (W.shape == mask.shape == F.shape) or U.shape[0] != W.shape[1]:
+        raise ValueError(f"shapes disagree: W {W.shape}, mask {mask.shape}, F {F.shape}, U {U.shape}")
+    A = torch.from_numpy(W @ U)  # (n, k): a_j
+    V = torch.from_numpy(F @ U)  # (n, k): v_i
+    G = U.T @ U
+    # S_i = U^T diag(d_i) U = U^T U − Σ_{fixed m} u_m u_m^T (the fixed entries of a row are few)
+    S = torch.from_numpy(np.stack([G - U[~m].T @ U[~m] for m in mask.astype(bool)]))  # (n, k, k)
+    S_pinv = torch.linalg.pinv(S, hermitian=True)
+    D = A[None, :, :] - V[:, None, :]  # (i, j, k): a_j − v_i
+    return (torch.bmm(D, S_pinv) * D).sum(-1).numpy()
+
+
+def swap_costs(c: np.ndarray) -> np.ndarray:
+    """``C (n, n)``: ``C_ij = c_ij + c_ji − c_ii − c_jj`` (symmetric, zero diagonal)."""
+    c = np.asarray(c, dtype=np.float64)
+    d = np.diag(c)
+    C = c + c.T - d[:, None] - d[None, :]
+    np.fill_diagonal(C, 0.0)
+    return C
+
+
+def smallest_swap_cost(C: np.ndarray) -> np.ndarray:
+    """``(n,)``: ``min_{j ≠ i} C_ij`` for each unit ``i``."""
+    C = np.array(C, dtype=np.float64)
+    np.fill_diagonal(C, np.inf)
+    return C.min(axis=1)
+
+
+def layer_inputs(model: nn.Module, names: Sequence[str], X: torch.Tensor, batch_size: int = 1000
+                 ) -> dict[str, np.ndarray]:
+    """The inputs ``(N, d)`` that the submodules ``names`` receive when ``model`` runs on ``X`` (eval mode,
+    no gradients), flattened to 2-D, float64."""
+    got: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    handles = [model.get_submodule(n).register_forward_hook(
+        lambda mod, inp, out, n=n: got[n].append(inp[0].detach().reshape(len(inp[0]), -1).to(torch.float64)))
+        for n in names]
+    mode = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                model(X[i:i + batch_size])
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(mode)
+    return {n: torch.cat(v).numpy() for n, v in got.items()}
+
+
+@dataclass(frozen=True)
+class IdentifiabilityProbe:
+    """Activation matching (Pearson correlation of post-activations, :func:`~symlib.matching.activation_matching`)
+    as an :class:`~symlib.connectivity.Aligner` that also measures identifiability; ``b`` is returned aligned.
+
+    ``info["layers"]``: per permutation ``p`` (sorted), ``{"perm", "units", "identity", "optimal", "random",
+    "random_sd", "moved_fraction"}`` and, where ``slots`` names ``p``'s linear layer and that layer has fixed
+    entries (a W-Asym mask), the swap-cost analysis on network ``a``: ``"pca_dims"`` (``k``), ``"min_swap_cost"``
+    (per unit, ``min_{j≠i} C_ij``), ``"moved"`` (per unit, ``π(i) ≠ i``), ``"spearman"`` (rank correlation of the
+    two; ``None`` when either is constant), ``"median_swap_cost"`` (of all off-diagonal ``C_ij``) and
+    ``"swap_block"`` (``C``'s leading ``block × block`` corner, for a figure). ``slots``: ``((p, module name), ...)``.
+    """
+
+    slots: tuple[tuple[str, str], ...] = ()
+    n_random: int = 100
+    variance: float = 0.9
+    batch_size: int = 1000
+    block: int = 32
+
+    def measure(self, model, state_a, state_b, *, seed, data) -> tuple[Matching, dict]:
+        """The optimal activation matching of ``b`` onto ``a`` and ``{"layers": ...}`` (see the class docstring);
+        ``model`` is a template of the pair's architecture (weights unused), ``data`` the inputs ``X`` or ``(X, y)``."""
+        if data is None:
+            raise ValueError("IdentifiabilityProbe needs align_data (the inputs whose activations are correlated)")
+        X = data[0] if isinstance(data, tuple) else data
+        model_a, model_b = copy.deepcopy(model), copy.deepcopy(model)
+        model_a.load_state_dict(state_a)
+        model_b.load_state_dict(state_b)
+        match = activation_matching(model_a, model_b, model.activation_sites(), X, similarity="correlation",
+                                    batch_size=self.batch_size)
+        slots = dict(self.slots)
+        inputs = layer_inputs(model_a, [slots[p] for p in sorted(match.perms) if p in slots], X, self.batch_size)
+        layers = {}
+        for p in sorted(match.perms):
+            perm = match.perms[p].numpy()
+            moved = perm != np.arange(len(perm))
+            out: dict[str, Any] = {"perm": p, "units": int(len(perm)), "moved_fraction": float(moved.mean()),
+                                   **correlation_summary(match.similarity[p].numpy(), perm, self.n_random, seed)}
+            if p in slots:
+                layer = model_a.get_submodule(slots[p])
+                W, mask, F = slot_tensors(layer)
+                if not mask.all():
+                    U = pca_basis(inputs[slots[p]], self.variance)
+                    C = swap_costs(realisation_costs(W, mask, F, U))
+                    low = smallest_swap_cost(C)
+                    rho, _ = spearman(low, moved.astype(float))
+                    off = C[~np.eye(len(C), dtype=bool)]
+                    out.update({"pca_dims": int(U.shape[1]), "min_swap_cost": low.tolist(),
+                                "moved": moved.astype(int).tolist(),
+                                "spearman": None if not math.isfinite(rho) else rho,
+                                "median_swap_cost": float(np.median(off)),
+                                "swap_block": C[:self.block, :self.block].tolist()})
+            layers[p] = out
+        return match, {"layers": layers}
+
+    def align(self, model, state_a, state_b, *, seed, data):
+        """The :class:`~symlib.connectivity.Aligner` interface: ``b`` permuted by :meth:`measure`'s matching (on a
+        network with fixed tensors this changes its function: use :func:`permutable_twin`)."""
+        match, info = self.measure(model, state_a, state_b, seed=seed, data=data)
+        return apply_permutation(model.permutation_spec(), match.perms, state_b), info
+
+
+# ------------------------------------------------------------------------------------------------ permutable twin
+
+@dataclass(frozen=True)
+class TwinMLPConfig:
+    """A dense MLP (Linear → LayerNorm → activation per hidden layer, as :class:`symlib.architectures.MLPConfig`)
+    whose activation is GELU / ReLU or, with ``gate=True``, ``sigmoid(G x) ⊙ x`` with an ordinary buffer ``G``."""
+
+    dims: tuple[int, ...]
+    activation: str = "gelu"
+    norm: bool = True
+    gate: bool = False
+
+
+class _Gate(nn.Module):
+    """``sigmoid(G x) ⊙ x`` with ``G (C, C)`` a buffer that is *not* an architecture-defining fixed tensor: it is
+    interpolated and permuted like a weight (FiGLU's ``F`` written as data)."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.register_buffer("G", torch.zeros(features, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.einsum("oc,bc->bo", self.G, x)) * x
+
+
+@register(TwinMLPConfig)
+class TwinMLP(nn.Module):
+    """``x (B, *) -> logits (B, dims[-1])``; hidden layer ``i`` carries permutation ``"P{i}"`` (read at ``acts.i``)."""
+
+    def __init__(self, cfg: TwinMLPConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        hidden = range(len(cfg.dims) - 2)
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(cfg.dims[:-1], cfg.dims[1:])])
+        self.norms = nn.ModuleList([nn.LayerNorm(cfg.dims[i + 1]) for i in hidden]) if cfg.norm else None
+        acts = {"gelu": nn.GELU, "relu": nn.ReLU}
+        self.acts = nn.ModuleList([_Gate(cfg.dims[i + 1]) if cfg.gate else acts[cfg.activation]() for i in hidden])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        for i, act in enumerate(self.acts):
+            x = self.layers[i](x)
+            if self.norms is not None:
+                x = self.norms[i](x)
+            x = act(x)
+        return self.layers[-1](x)
+
+    def permutation_spec(self) -> PermutationSpec:
+        """As the MLP's, plus each gate's ``G`` on both axes ``(P{i}, P{i})``, listed as a *statistic* (permuted
+        with its units, not matched on: weight matching sees the weights only, as for the MLP)."""
+        depth = len(self.cfg.dims) - 1
+        parts = []
+        for i in range(depth):
+            out = f"P{i}" if i < depth - 1 else None
+            parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None))
+            if out is not None and self.cfg.norm:
+                parts.append(norm_axes(f"norms.{i}", out))
+            if out is not None and self.cfg.gate:
+                parts.append(SpecPart({f"acts.{i}.G": (out, out)}, statistics=[f"acts.{i}.G"]))
+        return PermutationSpec.merge(*parts)
+
+    def activation_sites(self) -> dict[str, str]:
+        return {f"P{i}": f"acts.{i}" for i in range(len(self.cfg.dims) - 2)}
+
+
+def permutable_twin(model: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[TwinMLPConfig, dict]:
+    """``(config, state)`` of the :class:`TwinMLP` computing the same function as the
+    :class:`~symlib.architectures.mlp.MLP` ``model`` with weights ``state``: every weight replaced by the applied
+    ``M ⊙ W + (1 − M) ⊙ F`` (W-Asym), FiGLU's ``F`` copied to ``G`` (σ-Asym)."""
+    cfg = model.cfg
+    gate = cfg.variant == "sigma_asym"
+    twin = TwinMLPConfig(dims=tuple(cfg.dims), activation=cfg.activation, norm=cfg.norm, gate=gate)
+    out = {}
+    for i in range(cfg.depth):
+        w = state[f"layers.{i}.weight"]
+        if f"layers.{i}.mask" in state:
+            w = torch.where(state[f"layers.{i}.mask"], w, state[f"layers.{i}.fixed"])
+        out[f"layers.{i}.weight"], out[f"layers.{i}.bias"] = w.clone(), state[f"layers.{i}.bias"].clone()
+    for i in range(cfg.depth - 1):
+        if cfg.norm:
+            out[f"norms.{i}.weight"], out[f"norms.{i}.bias"] = (state[f"norms.{i}.weight"].clone(),
+                                                                state[f"norms.{i}.bias"].clone())
+        if gate:
+            out[f"acts.{i}.G"] = state[f"acts.{i}.F"].clone()
+    return twin, out
