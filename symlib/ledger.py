@@ -24,7 +24,8 @@ from .claims import VERDICTS
 from .formatting import Html, html_table, inline_html, md_escape, minus, minutes
 
 #: Chapters in book order (the ledger lists their claims in this order): a new chapter adds one line here.
-CHAPTERS = ("lmc", "table1", "identifiability", "symmetries", "critical_points", "mli", "appendix_a")
+CHAPTERS = ("lmc", "table1", "identifiability", "symmetries", "critical_points", "theory_init", "mli",
+            "appendix_a")
 SCALES = ("paper", "small", "ci")  # the verdict is taken at the first scale with a result
 
 

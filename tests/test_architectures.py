@@ -26,9 +26,10 @@ import pytest
 import torch
 from torch import nn
 
-from symlib.architectures import MLP, MLPConfig, ResNet8, ResNet8Config
+from symlib.architectures import MLP, MLPConfig, ResNet8, ResNet8Config, SmallCNN, SmallCNNConfig
 from symlib.architectures.gnn import GNN, GNNConfig
 from symlib.architectures.resnet20 import ResNet20, ResNet20Config
+from symlib.init import arbitrary_rows
 from symlib.layers import WAsymConv2d, WAsymLinear, fixed_buffer_names, trainable_parameters
 from symlib.permutation import apply_permutation, random_permutation
 from symlib.variants import VARIANTS, LayerFactory
@@ -43,11 +44,19 @@ class Arch:
     build: Callable[[str, int], nn.Module]  # (variant, arch_seed) -> model
     input_shape: tuple[int, ...]  # one example (one node's features for a graph), without the batch axis
     graph: bool = False  # inputs (x (N, *input_shape), edge_index (2, E)) instead of x (B, *input_shape)
+    variants: tuple[str, ...] = VARIANTS  # the variants it is built in (Theory-Init and the small CNN: standard only)
 
 
 def _mlp(variant: str, arch_seed: int, **kw) -> MLP:
     return MLP(MLPConfig(in_features=20, width=16, depth=3, out_features=5, variant=variant, n_fix=(4, 4, 8),
                          kappa=(1.0, 1.0, 0.5), figlu_std=1.0, arch_seed=arch_seed, **kw))
+
+
+def _theory_mlp(variant: str, arch_seed: int, bias: bool = True) -> MLP:
+    rows = arbitrary_rows(16, 20, seed=arch_seed, bias=bias)
+    return MLP(MLPConfig(in_features=20, width=16, depth=4, out_features=5, activation="relu", norm=False, bias=bias,
+                         init="theory", first_rows=tuple(map(tuple, rows)), delta_std=0.05, out_std=0.1,
+                         arch_seed=arch_seed))
 
 
 def _gnn(variant: str, arch_seed: int, **kw) -> GNN:
@@ -68,6 +77,13 @@ ARCHS = [
                                                                               arch_seed=s)), (3, 8, 8)),
     Arch("resnet20_figlu_std1", lambda v, s: ResNet20(ResNet20Config(variant=v, figlu_std=(1.0, 1.0, 1.0),
                                                                     arch_seed=s)), (3, 8, 8)),
+    Arch("mlp_theory_init", lambda v, s: _theory_mlp(v, s), (20,), variants=("standard",)),
+    Arch("mlp_theory_init_no_bias", lambda v, s: _theory_mlp(v, s, bias=False), (20,), variants=("standard",)),
+    Arch("cnn_he", lambda v, s: SmallCNN(SmallCNNConfig(in_channels=3, channels=8, depth=3, init="he")), (3, 8, 8),
+         variants=("standard",)),
+    Arch("cnn_theory_init", lambda v, s: SmallCNN(SmallCNNConfig(in_channels=1, channels=8, depth=3, init="theory",
+                                                                 delta_std=0.05, out_std=0.1)), (1, 8, 8),
+         variants=("standard",)),
     Arch("gnn_small", lambda v, s: _gnn(v, s), (12,), graph=True),
     Arch("gnn_layernorm_relu", lambda v, s: _gnn(v, s, norm="layer", activation="relu", depth=2), (12,), graph=True),
     Arch("gnn_paper", lambda v, s: GNN(GNNConfig(variant=v, w_asym_figlu=True, arch_seed=s)), (128,), graph=True),
@@ -135,6 +151,8 @@ def _running_stats(model: nn.Module) -> set[str]:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("arch", ARCHS, ids=ARCH_IDS)
 def test_spec_covers_every_parameter_exactly(arch, variant):
+    if variant not in arch.variants:
+        pytest.skip(f"{arch.name} has no {variant} variant")
     model = _build(arch, variant)
     spec = model.permutation_spec()
     spec.check_covers(model)
@@ -165,6 +183,8 @@ def test_random_permutation_is_a_symmetry_of_the_standard_network(arch):
 @pytest.mark.parametrize("variant", ["w_asym", "sigma_asym"])
 @pytest.mark.parametrize("arch", ARCHS, ids=ARCH_IDS)
 def test_the_same_permutation_changes_asymmetric_networks(arch, variant):
+    if variant not in arch.variants:
+        pytest.skip(f"{arch.name} has no {variant} variant")
     standard = _build(arch, "standard")
     model = _build(arch, variant)
     perms = _perms(standard)
@@ -197,6 +217,8 @@ def _site_outputs(model: nn.Module, xs: tuple[torch.Tensor, ...]) -> dict[str, l
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("arch", ARCHS, ids=ARCH_IDS)
 def test_activation_sites_carry_their_permutation_on_dim_1(arch, variant):
+    if variant not in arch.variants:
+        pytest.skip(f"{arch.name} has no {variant} variant")
     model = _build(arch, variant)
     sites = model.activation_sites()
     sizes = model.permutation_spec().sizes(model.state_dict())
@@ -271,6 +293,8 @@ def _fixed_buffers(model: nn.Module) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("variant", ["w_asym", "sigma_asym"])
 @pytest.mark.parametrize("arch", ARCHS, ids=ARCH_IDS)
 def test_fixed_buffers_follow_arch_seed(arch, variant):
+    if variant not in arch.variants:
+        pytest.skip(f"{arch.name} has no {variant} variant")
     a, b, c = (_build(arch, variant, arch_seed=s, init_seed=i) for s, i in ((5, 0), (5, 1), (6, 0)))
     fa, fb, fc = _fixed_buffers(a), _fixed_buffers(b), _fixed_buffers(c)
     assert fa and set(fa) == set(fb) == set(fc)

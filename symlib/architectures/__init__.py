@@ -18,5 +18,6 @@ from .mlp import MLP, MLPConfig
 from .resnet8 import ResNet8, ResNet8Config
 from .resnet20 import ResNet20, ResNet20Config
 from .gnn import GNN, GNNConfig
+from .cnn import SmallCNN, SmallCNNConfig
 
-__all__ = ["GNN", "GNNConfig", "MLP", "MLPConfig", "ResNet8", "ResNet8Config", "ResNet20", "ResNet20Config", "build_model", "describe", "register", "registered"]
+__all__ = ["GNN", "GNNConfig", "SmallCNN", "SmallCNNConfig", "MLP", "MLPConfig", "ResNet8", "ResNet8Config", "ResNet20", "ResNet20Config", "build_model", "describe", "register", "registered"]

@@ -7,6 +7,12 @@ plain ReLU MLP whose hidden units also have a positive-rescaling symmetry.
 Paper settings (Table 5 and the authors' code): 4 linear layers, width 512, GELU, W-Asym
 ``(n_fix, κ)`` per layer = (64, 1), (64, 1), (64, 1/2), (256, 1/4); σ-Asym FiGLU ``F`` with std 1.
 
+Theory-Init (``init="theory"``, :func:`symlib.init.theory_init_`): the first layer's rows are ``first_rows`` (part
+of the config, so identical in every network of the architecture), the ``depth − 2`` square middle layers start at
+``I + Δ`` (``Δ_ij ~ N(0, delta_std²)``), the output layer at ``N(0, out_std²)``; it needs ``activation="relu"``,
+``norm=False`` and the standard variant. ``init="he"``: :func:`symlib.init.he_init_` on every layer.
+``init="default"`` (PyTorch's initialisation) and ``bias=True`` are the networks of the other chapters, unchanged.
+
 Symmetries: hidden layer ``i`` carries permutation ``"P{i}"``; it acts on the rows of ``layers.i.weight``,
 ``layers.i.bias``, the LayerNorm ``norms.i`` and the columns of ``layers.{i+1}.weight``. Activation
 matching reads ``P{i}`` at the output of ``acts.i``.
@@ -18,6 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..init import he_init_, theory_init_
 from ..permutation import PermutationSpec, linear_axes, norm_axes
 from ..variants import LayerFactory, check_variant
 from .registry import register
@@ -43,6 +50,11 @@ class MLPConfig:
     activation: str = "gelu"
     norm: bool = True
     arch_seed: int = 0
+    bias: bool = True
+    init: str = "default"
+    first_rows: tuple[tuple[float, ...], ...] = ()
+    delta_std: float = 0.0
+    out_std: float = 0.0
     dims: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +71,25 @@ class MLPConfig:
                              f"(depth={self.depth})")
         dims = (self.in_features,) + (self.width,) * (self.depth - 1) + (self.out_features,)
         object.__setattr__(self, "dims", dims)
+        if self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
+        object.__setattr__(self, "first_rows", tuple(tuple(float(v) for v in r) for r in self.first_rows))
+        if self.init == "theory":
+            if self.activation != "relu" or self.norm or self.variant != "standard":
+                raise ValueError("init='theory' needs activation='relu', norm=False and variant='standard' "
+                                 f"(got {self.activation!r}, norm={self.norm}, {self.variant!r})")
+            need = (self.width, self.in_features + int(self.bias))
+            got = (len(self.first_rows), len({len(r) for r in self.first_rows}) == 1 and len(self.first_rows[0]))
+            if got != need:
+                raise ValueError(f"first_rows must hold width={self.width} rows of in_features"
+                                 f"{' + 1 (bias)' if self.bias else ''} = {need[1]} numbers each")
+            if self.delta_std < 0 or self.out_std <= 0:
+                raise ValueError(f"Theory-Init needs delta_std >= 0 and out_std > 0, got {self.delta_std}, {self.out_std}")
+        elif self.first_rows:
+            raise ValueError("first_rows are used by init='theory' only")
+
+
+INITS = ("default", "he", "theory")
 
 
 @register(MLPConfig)
@@ -71,11 +102,16 @@ class MLP(nn.Module):
         make = LayerFactory(cfg.variant, cfg.arch_seed)
         hidden = range(cfg.depth - 1)
         self.layers = nn.ModuleList([
-            make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i], kappa=cfg.kappa[i])
+            make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i], kappa=cfg.kappa[i], bias=cfg.bias)
             for i, (d_in, d_out) in enumerate(zip(cfg.dims[:-1], cfg.dims[1:]))])
         self.norms = nn.ModuleList([nn.LayerNorm(cfg.width) for _ in hidden]) if cfg.norm else None
         self.acts = nn.ModuleList([make.activation(f"acts.{i}", cfg.width, base=cfg.activation,
                                                    figlu_std=cfg.figlu_std) for i in hidden])
+        if cfg.init == "he":
+            he_init_(self)
+        elif cfg.init == "theory":
+            theory_init_(self.layers[0], list(self.layers[1:-1]), self.layers[-1], torch.tensor(cfg.first_rows),
+                         cfg.delta_std, cfg.out_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -91,7 +127,7 @@ class MLP(nn.Module):
         parts = []
         for i in range(self.cfg.depth):
             out = f"P{i}" if i < self.cfg.depth - 1 else None
-            parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None))
+            parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None, bias=self.cfg.bias))
             if out is not None and self.cfg.norm:
                 parts.append(norm_axes(f"norms.{i}", out))
         return PermutationSpec.merge(*parts)

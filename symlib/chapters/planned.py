@@ -10,6 +10,4 @@ CLAIMS = [
           "(largest gap: MLP-16 test accuracy)", "MLP-16: 55.16 vs 13.54 %"),
     Claim("planned.metanetworks", f"{LIM}, Table 3", "Metanetworks predict test accuracy better from W-Asym weights "
           "(MLP metanetwork R²)", "0.594 vs −0.171"),
-    Claim("planned.theory_init", "Theory-Init (seed 000)", "Theory-informed initialisation breaks symmetry; Git "
-          "Re-Basin returns the identity between Theory-Init pairs", "abstract only"),
 ]
