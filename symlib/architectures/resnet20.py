@@ -58,13 +58,14 @@ import torch
 from torch import nn
 
 from ..init import kaiming_normal_
-from ..permutation import PermutationSpec, conv_axes, linear_axes
+from ..layers import gate_is_data
+from ..permutation import PermutationSpec, conv_axes, gate_axes, linear_axes
 from ..permutation import norm_axes as norm_axes_of
 from ..variants import LayerFactory, check_variant
 from .registry import register
+from .residual import NORMS, ResidualBlock, channel_norm
 
 BLOCKS_PER_STAGE = 3
-NORMS = ("layer", "batch")
 N_FIX_FIELDS = ("stem", "stage1_conv", "stage2_conv", "stage2_skip", "stage3_conv", "stage3_skip", "head")
 TABLE6_N_FIX = (12, 36, 54, 6, 72, 8, 8)  # Lim et al. Table 6 (width 1×), Block1-Skip unused
 TABLE7_N_FIX = (27, 108, 162, 18, 216, 24, 24)  # Table 7 (width 8×): 3× Table 6, stem capped at 3·3·3 = 27
@@ -125,37 +126,6 @@ class ResNet20Config:
             object.__setattr__(self, "figlu_std", ())
 
 
-def _norm(cfg: ResNet20Config, channels: int) -> nn.Module:
-    return nn.GroupNorm(1, channels) if cfg.norm == "layer" else nn.BatchNorm2d(channels)
-
-
-class _Block(nn.Module):
-    """``act2(norm2(conv2(act1(norm1(conv1 x)))) + shortcut(x))``; layers named ``{prefix}.*``."""
-
-    def __init__(self, prefix: str, c_in: int, c_out: int, stride: int, n_conv: int, n_skip: int, std: float,
-                 cfg: ResNet20Config, make: LayerFactory) -> None:
-        super().__init__()
-
-        def conv(name: str, a: int, k: int, s: int, n_fix: int) -> nn.Module:
-            return make.conv(f"{prefix}.{name}", a, c_out, k, stride=s, padding=k // 2, n_fix=min(n_fix, a * k * k),
-                             fix="entries", kappa=cfg.kappa, bias=False)
-
-        def act(name: str) -> nn.Module:
-            return make.activation(f"{prefix}.{name}", c_out, base="relu", figlu_std=std)
-
-        self.conv1, self.norm1, self.act1 = conv("conv1", c_in, 3, stride, n_conv), _norm(cfg, c_out), act("act1")
-        self.conv2, self.norm2 = conv("conv2", c_out, 3, 1, n_conv), _norm(cfg, c_out)
-        self.has_shortcut = stride != 1 or c_in != c_out
-        if self.has_shortcut:
-            self.shortcut, self.shortcut_norm = conv("shortcut", c_in, 1, stride, n_skip), _norm(cfg, c_out)
-        self.act2 = act("act2")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
-        skip = self.shortcut_norm(self.shortcut(x)) if self.has_shortcut else x
-        return self.act2(y + skip)
-
-
 @register(ResNet20Config)
 class ResNet20(nn.Module):
     """``x (B, in_channels, H, W) -> logits (B, num_classes)`` for any ``H, W >= 4`` (CIFAR-10: 32×32).
@@ -170,14 +140,15 @@ class ResNet20(nn.Module):
         stds = cfg.figlu_std or (1.0, 1.0, 1.0)  # unused unless σ-Asym
         self.stem = make.conv("stem", cfg.in_channels, widths[0], 3, padding=1,
                               n_fix=min(n_stem, cfg.in_channels * 9), fix="entries", kappa=cfg.kappa, bias=False)
-        self.stem_norm = _norm(cfg, widths[0])
+        self.stem_norm = channel_norm(cfg.norm, widths[0])
         self.stem_act = make.activation("stem_act", widths[0], base="relu", figlu_std=stds[0])
         c_in = widths[0]
         for s, (c, n_conv, n_skip) in enumerate(zip(widths, (n1, n2, n3), (0, s2, s3)), start=1):
             blocks = []
             for b in range(BLOCKS_PER_STAGE):
                 stride = 2 if (s > 1 and b == 0) else 1
-                blocks.append(_Block(f"stage{s}.{b}", c_in, c, stride, n_conv, n_skip, stds[s - 1], cfg, make))
+                blocks.append(ResidualBlock(f"stage{s}.{b}", c_in, c, stride, make=make, norm=cfg.norm, n_conv=n_conv,
+                                            n_skip=n_skip, fix="entries", kappa=cfg.kappa, figlu_std=stds[s - 1]))
                 c_in = c
             setattr(self, f"stage{s}", nn.Sequential(*blocks))
         self.head = make.linear("head", widths[2], cfg.num_classes, n_fix=n_head, kappa=cfg.kappa)
@@ -195,13 +166,16 @@ class ResNet20(nn.Module):
                 yield s, b, block
 
     def permutation_spec(self) -> PermutationSpec:
-        """One permutation per residual stream (``S1, S2, S3``) and per block interior (``H{s}_{b}``)."""
+        """One permutation per residual stream (``S1, S2, S3``) and per block interior (``H{s}_{b}``). FiGLU's
+        fixed ``F`` is not listed (permuting a σ-Asym network changes its function); an ``F`` made data (a permutable
+        twin, :meth:`symlib.layers.FiGLU.as_data`) is, as a statistic on its channels' permutation."""
         stats = self.cfg.norm == "batch"
 
         def norm_axes(name: str, p: str) -> dict:
             return norm_axes_of(name, p, running_stats=stats)
 
         parts = [conv_axes("stem", "S1", None), norm_axes("stem_norm", "S1")]
+        parts += [gate_axes("stem_act", "S1")] if gate_is_data(self.stem_act) else []
         for s, b, block in self.blocks():
             name, stream, hidden = f"stage{s}.{b}", f"S{s}", f"H{s}_{b}"
             stream_in = f"S{s - 1}" if (block.has_shortcut and s > 1) else stream
@@ -209,6 +183,8 @@ class ResNet20(nn.Module):
                       conv_axes(f"{name}.conv2", stream, hidden), norm_axes(f"{name}.norm2", stream)]
             if block.has_shortcut:
                 parts += [conv_axes(f"{name}.shortcut", stream, stream_in), norm_axes(f"{name}.shortcut_norm", stream)]
+            parts += [gate_axes(f"{name}.act1", hidden)] if gate_is_data(block.act1) else []
+            parts += [gate_axes(f"{name}.act2", stream)] if gate_is_data(block.act2) else []
         parts.append(linear_axes("head", None, "S3"))
         return PermutationSpec.merge(*parts)
 

@@ -37,6 +37,7 @@ from ..permutation import PermutationSpec, conv_axes, linear_axes
 from ..permutation import norm_axes as norm_axes_of
 from ..variants import LayerFactory, check_variant
 from .registry import register
+from .residual import NORMS, ResidualBlock, channel_norm
 
 
 @dataclass(frozen=True)
@@ -71,44 +72,9 @@ class ResNet8Config:
             raise ValueError(f"n_fix and n_fix_head must be >= 0, got {self.n_fix}, {self.n_fix_head}")
 
 
-NORMS = ("layer", "batch")
-
-
 def figlu_std_for(widths, gain: float = 1.0) -> tuple[float, float, float]:
     """FiGLU stds ``gain/√C`` per stage for stage widths ``C`` (the paper's zoo convention, Appendix E.4)."""
     return tuple(gain / w ** 0.5 for w in widths)
-
-
-def _norm(cfg: ResNet8Config, channels: int) -> nn.Module:
-    """LayerNorm over ``(C, H, W)`` with a per-channel affine (``GroupNorm(1, C)``), or ``BatchNorm2d``."""
-    return nn.GroupNorm(1, channels) if cfg.norm == "layer" else nn.BatchNorm2d(channels)
-
-
-class _Block(nn.Module):
-    """One residual block ``act2(norm2(conv2(act1(norm1(conv1 x)))) + shortcut(x))``, layers named ``{prefix}.*``."""
-
-    def __init__(self, prefix: str, c_in: int, c_out: int, stride: int, figlu_std: float, cfg: ResNet8Config,
-                 make: LayerFactory) -> None:
-        super().__init__()
-
-        def conv(name: str, a: int, b: int, k: int, s: int) -> nn.Module:
-            return make.conv(f"{prefix}.{name}", a, b, k, stride=s, padding=k // 2, n_fix=min(cfg.n_fix, a),
-                             fix="filters", kappa=cfg.kappa, bias=False)
-
-        def act(name: str) -> nn.Module:
-            return make.activation(f"{prefix}.{name}", c_out, base="relu", figlu_std=figlu_std)
-
-        self.conv1, self.norm1, self.act1 = conv("conv1", c_in, c_out, 3, stride), _norm(cfg, c_out), act("act1")
-        self.conv2, self.norm2 = conv("conv2", c_out, c_out, 3, 1), _norm(cfg, c_out)
-        self.has_shortcut = stride != 1 or c_in != c_out
-        if self.has_shortcut:
-            self.shortcut, self.shortcut_norm = conv("shortcut", c_in, c_out, 1, stride), _norm(cfg, c_out)
-        self.act2 = act("act2")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
-        skip = self.shortcut_norm(self.shortcut(x)) if self.has_shortcut else x
-        return self.act2(y + skip)
 
 
 @register(ResNet8Config)
@@ -123,11 +89,12 @@ class ResNet8(nn.Module):
         w1, w2, w3 = cfg.widths
         self.stem = make.conv("stem", cfg.in_channels, w1, 3, padding=1, n_fix=min(cfg.n_fix, cfg.in_channels),
                               fix="filters", kappa=cfg.kappa, bias=False)
-        self.stem_norm = _norm(cfg, w1)
+        self.stem_norm = channel_norm(cfg.norm, w1)
         self.stem_act = make.activation("stem_act", w1, base="relu", figlu_std=cfg.figlu_std[0])
-        self.stage1 = _Block("stage1", w1, w1, 1, cfg.figlu_std[0], cfg, make)
-        self.stage2 = _Block("stage2", w1, w2, 2, cfg.figlu_std[1], cfg, make)
-        self.stage3 = _Block("stage3", w2, w3, 2, cfg.figlu_std[2], cfg, make)
+        for s, (c_in, c_out, stride) in enumerate(((w1, w1, 1), (w1, w2, 2), (w2, w3, 2)), start=1):
+            setattr(self, f"stage{s}", ResidualBlock(f"stage{s}", c_in, c_out, stride, make=make, norm=cfg.norm,
+                                                     n_conv=cfg.n_fix, n_skip=cfg.n_fix, fix="filters",
+                                                     kappa=cfg.kappa, figlu_std=cfg.figlu_std[s - 1]))
         self.head = make.linear("head", w3, cfg.num_classes, n_fix=cfg.n_fix_head, kappa=cfg.kappa)
         kaiming_normal_(self)  # dense layers only: the authors' `_weights_init`
 
