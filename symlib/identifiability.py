@@ -35,16 +35,16 @@ smallest off-diagonal swap cost and whether it moved (expected negative).
 **Aligning an asymmetric network.** Permuting the hidden units of a W-Asym or σ-Asym network must move its fixed
 tensors with them (the mask and ``F`` rows, FiGLU's ``F`` rows *and* columns), which leaves the architecture: the
 permuted network has other fixed tensors. So aligned paths are measured on the network's *permutable twin*
-(:func:`permutable_twin`, :class:`TwinMLP`): the same function written as a dense MLP whose weights are the
-applied weights ``M ⊙ W + (1 − M) ⊙ F`` and whose FiGLU matrix is an ordinary (interpolated, permuted) tensor
-``G``. The twin computes exactly the network's function; plain interpolation of two twins equals plain
-interpolation of the networks (the fixed entries are equal at both ends), and a permuted twin computes the same
-function as the unpermuted one. (:class:`symlib.connectivity.WeightMatching` and ``ActivationMatching`` permute only
-the permutation spec's tensors, so on an asymmetric network their "aligned" endpoint is another function.)
+(:func:`permutable_twin`): the same function written with its fixed tensors as data — a W-Asym network as the
+standard network whose weights are the applied ``M ⊙ W + (1 − M) ⊙ F``, a σ-Asym network with FiGLU's ``F`` an
+ordinary (interpolated, permuted) tensor. The twin computes exactly the network's function; plain interpolation
+of two twins equals plain interpolation of the networks (the fixed entries are equal at both ends), and a
+permuted twin computes the same function as the unpermuted one.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -53,13 +53,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .architectures import register
+from .architectures import build_model
+from .layers import FiGLU, WAsymConv2d, WAsymLinear
 from .matching import Matching, activation_matching
-from .permutation import PermutationSpec, SpecPart, apply_permutation, linear_axes, norm_axes
+from .permutation import apply_permutation
 from .seeding import numpy_rng
 from .stats import spearman
 
-__all__ = ["IdentifiabilityProbe", "TwinMLP", "TwinMLPConfig", "permutable_twin", "correlation_summary", "layer_inputs", "pca_basis", "realisation_costs",
+__all__ = ["IdentifiabilityProbe", "permutable_twin", "correlation_summary", "layer_inputs", "pca_basis", "realisation_costs",
            "relative_accuracy_drop", "slot_tensors", "swap_costs", "smallest_swap_cost"]
 
 
@@ -228,93 +229,45 @@ class IdentifiabilityProbe:
 
     def align(self, model, state_a, state_b, *, seed, data):
         """The :class:`~symlib.connectivity.Aligner` interface: ``b`` permuted by :meth:`measure`'s matching (on a
-        network with fixed tensors this changes its function: use :func:`permutable_twin`)."""
+        W-Asym network this changes its function, and a σ-Asym network's ``F`` moves: use :func:`permutable_twin`)."""
         match, info = self.measure(model, state_a, state_b, seed=seed, data=data)
         return apply_permutation(model.permutation_spec(), match.perms, state_b), info
 
 
 # ------------------------------------------------------------------------------------------------ permutable twin
 
-@dataclass(frozen=True)
-class TwinMLPConfig:
-    """A dense MLP (Linear → LayerNorm → activation per hidden layer, as :class:`symlib.architectures.MLPConfig`)
-    whose activation is GELU / ReLU or, with ``gate=True``, ``sigmoid(G x) ⊙ x`` with an ordinary buffer ``G``."""
+def permutable_twin(model: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """``(twin, twin_state)``: a network computing exactly ``model``'s function with weights ``state`` whose fixed
+    tensors are data, so that permuting it by ``twin.permutation_spec()`` preserves its function and two twins
+    interpolate as the networks do.
 
-    dims: tuple[int, ...]
-    activation: str = "gelu"
-    norm: bool = True
-    gate: bool = False
+    * W-Asym: the *standard* network of the same configuration (dense layers), every masked weight replaced by the
+      weight it applies, ``M ⊙ W + (1 − M) ⊙ F`` (the mask and ``F`` buffers dropped);
+    * σ-Asym: the network itself with every FiGLU's ``F`` made data (:meth:`symlib.layers.FiGLU.as_data`), which
+      its permutation spec permutes on both axes (:func:`symlib.permutation.gate_axes`);
+    * standard: the network itself.
 
-
-class _Gate(nn.Module):
-    """``sigmoid(G x) ⊙ x`` with ``G (C, C)`` a buffer that is *not* an architecture-defining fixed tensor: it is
-    interpolated and permuted like a weight (FiGLU's ``F`` written as data)."""
-
-    def __init__(self, features: int) -> None:
-        super().__init__()
-        self.register_buffer("G", torch.zeros(features, features))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(torch.einsum("oc,bc->bo", self.G, x)) * x
-
-
-@register(TwinMLPConfig)
-class TwinMLP(nn.Module):
-    """``x (B, *) -> logits (B, dims[-1])``; hidden layer ``i`` carries permutation ``"P{i}"`` (read at ``acts.i``)."""
-
-    def __init__(self, cfg: TwinMLPConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-        hidden = range(len(cfg.dims) - 2)
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(cfg.dims[:-1], cfg.dims[1:])])
-        self.norms = nn.ModuleList([nn.LayerNorm(cfg.dims[i + 1]) for i in hidden]) if cfg.norm else None
-        acts = {"gelu": nn.GELU, "relu": nn.ReLU}
-        self.acts = nn.ModuleList([_Gate(cfg.dims[i + 1]) if cfg.gate else acts[cfg.activation]() for i in hidden])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1)
-        for i, act in enumerate(self.acts):
-            x = self.layers[i](x)
-            if self.norms is not None:
-                x = self.norms[i](x)
-            x = act(x)
-        return self.layers[-1](x)
-
-    def permutation_spec(self) -> PermutationSpec:
-        """As the MLP's, plus each gate's ``G`` on both axes ``(P{i}, P{i})``, listed as a *statistic* (permuted
-        with its units, not matched on: weight matching sees the weights only, as for the MLP)."""
-        depth = len(self.cfg.dims) - 1
-        parts = []
-        for i in range(depth):
-            out = f"P{i}" if i < depth - 1 else None
-            parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None))
-            if out is not None and self.cfg.norm:
-                parts.append(norm_axes(f"norms.{i}", out))
-            if out is not None and self.cfg.gate:
-                parts.append(SpecPart({f"acts.{i}.G": (out, out)}, statistics=[f"acts.{i}.G"]))
-        return PermutationSpec.merge(*parts)
-
-    def activation_sites(self) -> dict[str, str]:
-        return {f"P{i}": f"acts.{i}" for i in range(len(self.cfg.dims) - 2)}
-
-
-def permutable_twin(model: nn.Module, state: Mapping[str, torch.Tensor]) -> tuple[TwinMLPConfig, dict]:
-    """``(config, state)`` of the :class:`TwinMLP` computing the same function as the
-    :class:`~symlib.architectures.mlp.MLP` ``model`` with weights ``state``: every weight replaced by the applied
-    ``M ⊙ W + (1 − M) ⊙ F`` (W-Asym), FiGLU's ``F`` copied to ``G`` (σ-Asym)."""
-    cfg = model.cfg
-    gate = cfg.variant == "sigma_asym"
-    twin = TwinMLPConfig(dims=tuple(cfg.dims), activation=cfg.activation, norm=cfg.norm, gate=gate)
-    out = {}
-    for i in range(cfg.depth):
-        w = state[f"layers.{i}.weight"]
-        if f"layers.{i}.mask" in state:
-            w = torch.where(state[f"layers.{i}.mask"], w, state[f"layers.{i}.fixed"])
-        out[f"layers.{i}.weight"], out[f"layers.{i}.bias"] = w.clone(), state[f"layers.{i}.bias"].clone()
-    for i in range(cfg.depth - 1):
-        if cfg.norm:
-            out[f"norms.{i}.weight"], out[f"norms.{i}.bias"] = (state[f"norms.{i}.weight"].clone(),
-                                                                state[f"norms.{i}.bias"].clone())
-        if gate:
-            out[f"acts.{i}.G"] = state[f"acts.{i}.F"].clone()
-    return twin, out
+    Works for every architecture whose standard variant differs from W-Asym only in its masked layers (the MLP and
+    the ResNet20); ``model`` is a template (its own weights are unused)."""
+    variant = model.cfg.variant
+    if variant == "w_asym":
+        twin = build_model(dataclasses.replace(model.cfg, variant="standard"))
+        masked = {name for name, m in model.named_modules() if isinstance(m, (WAsymLinear, WAsymConv2d))}
+        out = {}
+        for key, value in state.items():
+            module, _, leaf = key.rpartition(".")
+            if module in masked and leaf in ("mask", "fixed"):
+                continue
+            if module in masked and leaf == "weight":
+                value = torch.where(state[f"{module}.mask"], value, state[f"{module}.fixed"])
+            out[key] = value.clone()
+        missing = set(twin.state_dict()) ^ set(out)
+        if missing:
+            raise ValueError(f"{type(model).__name__}: the standard variant's tensors differ from the W-Asym network's "
+                             f"beyond its masks ({sorted(missing)[:4]}); no permutable twin for this architecture")
+        return twin, out
+    twin = copy.deepcopy(model)
+    for m in twin.modules():
+        if isinstance(m, FiGLU):
+            m.as_data()
+    return twin, {k: v.clone() for k, v in state.items()}

@@ -166,8 +166,20 @@ class FiGLU(nn.Module):
         gate = torch.einsum("oc,bc...->bo...", self.F, x)
         return torch.sigmoid(gate) * x
 
+    def as_data(self) -> "FiGLU":
+        """This gate with ``F`` an ordinary buffer, no longer architecture-defining: interpolated and permuted like a
+        weight (the *permutable twin* of a σ-Asym network, :func:`symlib.identifiability.permutable_twin`).
+        Returns ``self``."""
+        self.fixed_buffers = ()
+        return self
+
     def extra_repr(self) -> str:
         return f"features={self.features}, std={self.std:.4g}"
+
+
+def gate_is_data(module: nn.Module) -> bool:
+    """Whether ``module`` is a FiGLU whose ``F`` is data (:meth:`FiGLU.as_data`), so a permutation spec lists it."""
+    return isinstance(module, FiGLU) and "F" not in module.fixed_buffers
 
 
 def fixed_buffer_names(model: nn.Module) -> list[str]:

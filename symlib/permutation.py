@@ -36,7 +36,7 @@ State = Mapping[str, torch.Tensor]
 Perms = dict[str, torch.Tensor]
 Axes = tuple[str | None, ...]
 
-__all__ = ["PermutationSpec", "SpecPart", "linear_axes", "conv_axes", "norm_axes", "apply_permutation",
+__all__ = ["PermutationSpec", "SpecPart", "linear_axes", "conv_axes", "norm_axes", "gate_axes", "apply_permutation",
            "random_permutation", "identity_permutation"]
 
 
@@ -84,6 +84,14 @@ def norm_axes(name: str, p: str | None, bias: bool = True, running_stats: bool =
     for s in stats:
         axes[s] = (p,)
     return SpecPart(axes, stats)
+
+
+def gate_axes(name: str, p: str) -> SpecPart:
+    """Axes of FiGLU ``name``'s ``F (C, C)`` (:class:`symlib.layers.FiGLU`): ``(p, p)``, a *statistic* — permuted
+    with the channels it gates (a permuted σ-Asym network computes the same function, with a permuted ``F``) but
+    never matched on. Listed only where ``F`` is data (:meth:`symlib.layers.FiGLU.as_data`): a fixed ``F`` defines
+    the architecture and stays where it is."""
+    return SpecPart({f"{name}.F": (p, p)}, [f"{name}.F"])
 
 
 @dataclass(frozen=True)

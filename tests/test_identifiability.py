@@ -169,3 +169,44 @@ def test_inputs_lie_on_the_subspace_and_parity_is_the_parity_of_the_sign_bits():
         make_task("xor", 10, 4, 2, n_classes=2, separation=1.0, structure_seed=0, sample_seed=0)
     with pytest.raises(ValueError):
         parity_subspace(10, 3, 4, 0, 0)
+
+
+@pytest.mark.parametrize("variant", ["standard", "w_asym", "sigma_asym"])
+@pytest.mark.parametrize("arch", ["mlp", "resnet20"])
+def test_a_permuted_twin_computes_the_network_function_and_twins_interpolate(arch, variant):
+    """The twin of a network computes its function; the twin permuted by a random permutation of its spec computes
+    it too (the fixed tensors move with their units); the plain path between two twins is the networks' plain
+    path (their fixed entries are equal at both ends)."""
+    from symlib.architectures import ResNet20Config
+    from symlib.identifiability import permutable_twin
+    from symlib.interpolation import interpolate_state
+    from symlib.permutation import random_permutation
+
+    if arch == "mlp":
+        cfg, x = MLPConfig(in_features=12, width=16, depth=3, out_features=5, variant=variant,
+                           n_fix=(4, 4, 8), kappa=(1.0, 1.0, 1.0), arch_seed=3), torch.randn(7, 12, generator=torch.Generator().manual_seed(0))
+    else:
+        cfg = ResNet20Config(width=1, variant=variant, arch_seed=3)
+        x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    net_a, net_b = seeded(lambda: build_model(cfg), 1), seeded(lambda: build_model(cfg), 2)
+    a, b = net_a.state_dict(), net_b.state_dict()
+    twin, ta = permutable_twin(net_a, a)
+    _, tb = permutable_twin(net_a, b)
+    if variant == "w_asym":
+        assert not any(k.endswith((".mask", ".fixed")) for k in ta)
+
+    def out(model, state):
+        model = copy.deepcopy(model).eval()
+        model.load_state_dict(state)
+        with torch.no_grad():
+            return model(x)
+
+    spec = twin.permutation_spec()
+    perms = random_permutation(spec, tb, seed=5)
+    torch.testing.assert_close(out(twin, ta), out(net_a, a), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out(twin, apply_permutation(spec, perms, tb)), out(net_b, b), rtol=1e-4, atol=1e-4)
+    mid_twin, mid_net = interpolate_state(twin, ta, tb, 0.5), interpolate_state(net_a, a, b, 0.5)
+    torch.testing.assert_close(out(twin, mid_twin), out(net_a, mid_net), rtol=1e-5, atol=1e-5)
+    if variant == "sigma_asym":  # the network's spec leaves its fixed F in place; the twin's moves it
+        assert not any(k.endswith(".F") for k in net_a.permutation_spec().axes)
+        assert any(k.endswith(".F") for k in spec.axes)

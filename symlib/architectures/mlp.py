@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from ..init import he_init_, theory_init_
-from ..permutation import PermutationSpec, linear_axes, norm_axes
+from ..layers import gate_is_data
+from ..permutation import PermutationSpec, gate_axes, linear_axes, norm_axes
 from ..variants import LayerFactory, check_variant
 from .registry import register
 
@@ -123,13 +124,18 @@ class MLP(nn.Module):
         return self.layers[-1](x)
 
     def permutation_spec(self) -> PermutationSpec:
-        """Hidden layer ``i`` permutes by ``"P{i}"``; the input and the logits are never permuted."""
+        """Hidden layer ``i`` permutes by ``"P{i}"``; the input and the logits are never permuted. FiGLU's
+        ``acts.{i}.F`` is fixed (architecture-defining), so it is not listed and permuting a σ-Asym network changes
+        its function; once ``F`` is data (:meth:`symlib.layers.FiGLU.as_data`, a permutable twin) it is listed on
+        ``(P{i}, P{i})`` as a *statistic*: permuted with its units, never matched on."""
         parts = []
         for i in range(self.cfg.depth):
             out = f"P{i}" if i < self.cfg.depth - 1 else None
             parts.append(linear_axes(f"layers.{i}", out, f"P{i - 1}" if i > 0 else None, bias=self.cfg.bias))
             if out is not None and self.cfg.norm:
                 parts.append(norm_axes(f"norms.{i}", out))
+            if out is not None and gate_is_data(self.acts[i]):
+                parts.append(gate_axes(f"acts.{i}", out))
         return PermutationSpec.merge(*parts)
 
     def activation_sites(self) -> dict[str, str]:

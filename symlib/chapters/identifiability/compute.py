@@ -16,9 +16,9 @@ initialisation and data order. Members train through :func:`symlib.training.trai
   random starts (the authors' code: 10 restarts).
 
 Aligned paths run between *permutable twins* (:func:`symlib.identifiability.permutable_twin`): permuting an
-asymmetric network's units must move its fixed tensors too, so :func:`symlib.connectivity.connect`'s aligners,
-which permute only the spec's tensors, would change the aligned network's function (:func:`check` catches that
-through the endpoints). The plain path is the same on the network and on its twin.
+asymmetric network's units must move its fixed tensors too, so :func:`symlib.connectivity.connect`'s aligners
+would change the aligned network's function (its masks and ``F`` stay in place; :func:`check` catches that through
+the endpoints). The plain path is the same on the network and on its twin.
 
 Along each path: test loss and accuracy on ``n_alpha`` points; the midpoint loss barrier and the authors' relative
 accuracy drop ``(min acc − max endpoint acc) / max endpoint acc · 100``.
@@ -205,9 +205,8 @@ def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> 
                 t1 = time.perf_counter()
                 match, info = probe.measure(template, a, b, seed=p.seed, data=align)
                 probe_s = time.perf_counter() - t1
-                twin_cfg, ta = permutable_twin(template, a)
+                twin, ta = permutable_twin(template, a)
                 _, tb = permutable_twin(template, b)
-                twin = build_model(twin_cfg)
                 t1 = time.perf_counter()
                 wm_state, wm_info = matcher.align(twin, ta, tb, seed=p.seed, data=None)
                 wm_info["matching_time_s"] = time.perf_counter() - t1
