@@ -302,6 +302,12 @@ class Graph(NamedTuple):
             raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
         return getattr(self, f"{split}_mask")
 
+    def full_split(self) -> "Graph":
+        """This graph training on every node outside its validation and test sets (Chen et al. 2018's
+        "full-supervised" Cora split, PyG's ``Planetoid(split="full")``): Cora's 140 / 500 / 1,000 become
+        1,208 / 500 / 1,000."""
+        return self._replace(train_mask=~(self.val_mask | self.test_mask))
+
     def source(self, split: str = "train"):
         """A :class:`symlib.batches.FullGraph` whose loss reads the nodes of ``split``."""
         from .batches import FullGraph

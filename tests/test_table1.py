@@ -66,7 +66,7 @@ def test_the_full_split_trains_on_every_node_outside_validation_and_test():
         pytest.skip("Cora not in $SYMLIB_DATA")
     from symlib.data import load_cora
     cora = load_cora()
-    full = table1.full_split(cora)
+    full = cora.full_split()
     assert int(cora.train_mask.sum()) == 140 and int(full.train_mask.sum()) == 2708 - 500 - 1000
     assert not (full.train_mask & (full.val_mask | full.test_mask)).any()
     assert full.train_mask[cora.train_mask].all()  # the public training nodes stay training nodes

@@ -193,7 +193,6 @@ def equivariance_rows(cfg) -> list[dict]:
     n_in, n_rand = cfg["n_equivariance_inputs"], cfg["n_diagonal_random"]
     F = FiGLU(d, std=1.0, seed=derive_seed(seed, NAME, "figlu_generic")).F.double().numpy()
     swap = [1, 0] + list(range(2, d))
-    shift = list(range(1, d)) + [0]
     cases = [
         ("ReLU (elementwise)", "elementwise", "relu", "all (P, P); positive diagonals"),
         ("tanh (elementwise, odd)", "elementwise", "tanh", "all (P, P); sign flips"),

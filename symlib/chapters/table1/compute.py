@@ -31,7 +31,7 @@ fixed before any barrier was computed, and the pilot numbers that chose the widt
 The GNN runs on **Cora**, not ogbn-arXiv: ogbn-arXiv (169,343 nodes) is neither available offline here nor trainable
 500 epochs × 30 networks on two cores in minutes; Cora (2,708 nodes) is the standard small citation graph, so the
 row tests the same claim on a smaller graph, never silently. It trains on Cora's full split (1,208 labelled nodes,
-:func:`full_split`), not the 140-node public one, on which the paper's dropout-free GNN overfits: the comment above
+:meth:`symlib.data.Graph.full_split`), not the 140-node public one, on which the paper's dropout-free GNN overfits: the comment above
 :data:`PRESETS` tells why, and what the first run on the public split measured. ``ci``: a smoke test.
 """
 from __future__ import annotations
@@ -47,12 +47,12 @@ from ... import params
 from ...architectures import GNNConfig, ResNet20Config
 from ...architectures.resnet20 import TABLE6_N_FIX
 from ...connectivity import IDENTITY, ActivationMatching, Pair, WeightMatching, connect
-from ...data import Graph, cifar_augment, load_cifar10, load_cora, load_ogbn_arxiv
+from ...data import cifar_augment, load_cifar10, load_cora, load_ogbn_arxiv
 from ...distributed import session
 from ...seeding import derive_seed
 from ...training import Member, TrainConfig, tensor_batches
 
-__all__ = ["ARMS", "GNN_DATASETS", "GNN_SPLITS", "NAME", "PRESETS", "check", "configure", "full_split", "gnn_methods", "resnet_methods",
+__all__ = ["ARMS", "GNN_DATASETS", "GNN_SPLITS", "NAME", "PRESETS", "check", "configure", "gnn_methods", "resnet_methods",
            "resnet_n_fix", "row_of", "rows"]
 
 NAME = "table1"
@@ -231,12 +231,6 @@ def _gnn_pairs(cfg: Mapping[str, Any], arm: str, in_features: int, classes: int)
     return out
 
 
-def full_split(graph: Graph) -> Graph:
-    """``graph`` training on every node outside its validation and test sets (Chen et al. 2018's "full-supervised"
-    Cora split, PyG's ``Planetoid(split="full")``): Cora's 140 / 500 / 1,000 become 1,208 / 500 / 1,000."""
-    return graph._replace(train_mask=~(graph.val_mask | graph.test_mask))
-
-
 def _collect(out: dict, row: str, width: int | None, arm: str, bn: str, models: list, curves: list) -> None:
     if bn != "naive":  # the naive call measures the same members again: record them once
         models += [{"row": row, "width": width, "arm": arm, "pair": m["pair"], "member": m["member"],
@@ -271,7 +265,7 @@ def run(cfg: Mapping[str, Any], device: str = "auto", progress: bool = True) -> 
         t0 = time.perf_counter()
         graph = load_cora(normalize=cfg["gnn_normalize"]) if cfg["gnn_data"] == "cora" else load_ogbn_arxiv()
         if cfg["gnn_split"] == "full":
-            graph = full_split(graph)
+            graph = graph.full_split()
         g_train, g_test = graph.source("train"), graph.source("test")
         for arm in ARMS:
             aligners = {"standard": IDENTITY, "git_rebasin": ActivationMatching(similarity="inner_product"),
