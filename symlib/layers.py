@@ -30,7 +30,7 @@ from torch.nn import functional as F_
 from .init import fixed_gaussian
 from .seeding import numpy_rng
 
-__all__ = ["distinct_row_mask", "WAsymLinear", "WAsymConv2d", "FiGLU", "fixed_buffer_names", "trainable_entries",
+__all__ = ["distinct_row_mask", "fixed_entry_mask", "WAsymLinear", "WAsymConv2d", "FiGLU", "fixed_buffer_names", "trainable_entries",
            "trainable_parameters"]
 
 
@@ -72,6 +72,20 @@ def distinct_row_mask(rows: int, cols: int, n_fix: int, seed: int, max_tries: in
     raise RuntimeError(f"could not draw distinct mask rows in {max_tries} tries")
 
 
+def fixed_entry_mask(weight_shape: tuple[int, ...], n_fix: int, seed: int, fix: str = "entries") -> np.ndarray:
+    """The W-Asym mask of a weight of ``weight_shape`` (``(out, in)`` or ``(out, in, kh, kw)``), flattened to
+    ``(out, in·kh·kw)``, ``True`` = trainable: ``n_fix`` fixed entries per output unit (``fix="entries"``), or for a
+    convolution ``n_fix`` fixed whole ``kh×kw`` input filters (``fix="filters"``); rows pairwise distinct
+    (:func:`distinct_row_mask`). The one mask mechanism of every W-Asym layer, deterministic and Bayesian."""
+    if fix not in ("entries", "filters"):
+        raise ValueError(f"fix must be 'entries' or 'filters', got {fix!r}")
+    out, c_in = int(weight_shape[0]), int(weight_shape[1])
+    kk = math.prod(int(k) for k in weight_shape[2:])
+    if fix == "entries":
+        return distinct_row_mask(out, c_in * kk, n_fix, seed)
+    return np.repeat(distinct_row_mask(out, c_in, n_fix, seed), kk, axis=1)
+
+
 class _FixedEntries:
     """Mixin holding the mask ``M`` and the constants ``F`` of a W-Asymmetric weight."""
 
@@ -106,8 +120,7 @@ class WAsymLinear(_FixedEntries, nn.Linear):
                  bias: bool = True) -> None:
         super().__init__(in_features, out_features, bias=bias)
         self.n_fix, self.kappa, self.seed = int(n_fix), float(kappa), int(seed)
-        mask = distinct_row_mask(out_features, in_features, self.n_fix, self.seed)
-        self._install_fixed_entries(mask, self.kappa, self.seed)
+        self._install_fixed_entries(fixed_entry_mask(self.weight.shape, self.n_fix, self.seed), self.kappa, self.seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F_.linear(x, self.effective_weight, self.bias)
@@ -132,13 +145,8 @@ class WAsymConv2d(_FixedEntries, nn.Conv2d):
         if fix not in ("entries", "filters"):
             raise ValueError(f"fix must be 'entries' or 'filters', got {fix!r}")
         self.n_fix, self.kappa, self.seed, self.fix = int(n_fix), float(kappa), int(seed), fix
-        kk = self.weight.shape[2] * self.weight.shape[3]
-        if fix == "entries":
-            mask = distinct_row_mask(out_channels, in_channels * kk, self.n_fix, self.seed)
-        else:
-            per_channel = distinct_row_mask(out_channels, in_channels, self.n_fix, self.seed)
-            mask = np.repeat(per_channel, kk, axis=1)
-        self._install_fixed_entries(mask, self.kappa, self.seed)
+        self._install_fixed_entries(fixed_entry_mask(self.weight.shape, self.n_fix, self.seed, fix), self.kappa,
+                                    self.seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, self.effective_weight, self.bias)
