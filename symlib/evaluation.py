@@ -85,7 +85,7 @@ def evaluate_stacked(base: nn.Module, params: Mapping[str, torch.Tensor], buffer
             out = vmapped_call(base, params, buffers, inputs, (None,) * len(inputs))
             if select is not None:
                 out = out[:, select.to(device)]
-            losses = vmap(objective.loss, in_dims=(0, None, 0, 0))(out, targets, hyper, dict(params))
+            losses = vmap(objective.loss, in_dims=(0, None, 0, 0))(out, targets, hyper, {**params, **buffers})
             total += losses.double().cpu() * len(targets)
             if metrics:
                 p, probabilities = predictions(objective, out)

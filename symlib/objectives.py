@@ -3,7 +3,8 @@
 An objective computes the loss of **one member** (the loop vectorises it over a population with ``vmap``):
 ``loss(outputs, targets, hyper, params) -> scalar``, where ``hyper`` holds that member's scalar
 hyper-parameters named in ``hyper_fields`` (read from its :class:`~symlib.training.TrainConfig`) and
-``params`` its parameters (for penalties such as a KL term). ``sums`` / ``finish`` give the metrics that the
+``params`` its state, parameters and buffers (for penalties such as a KL term, which may read a W-Asym mask or a
+prior stored as a buffer). ``sums`` / ``finish`` give the metrics that the
 loop and :mod:`symlib.evaluation` report beside the loss. ``extra_inputs`` lets an objective feed the model
 per-member random inputs drawn from the member's own generator (the ELBO's Monte Carlo noise), so a member's
 result never depends on which population it trained in.
@@ -87,7 +88,8 @@ class ELBO(Objective):
     ``outputs (S, B, C)`` are logits for ``S`` Monte Carlo samples, which the model draws from the noise
     ``extra_inputs`` supplies: ``noise(batch_size)`` returns the shapes of the standard-normal tensors the
     model takes after its data input, drawn per member from the member's generator. ``kl(params)`` is the
-    KL divergence of the posterior from the prior, a function of the member's parameters. Metric ``acc`` is
+    KL divergence of the posterior from the prior, a function of the member's state (parameters and buffers;
+    :func:`symlib.variational.kl`, built with the noise by :func:`symlib.variational.elbo`). Metric ``acc`` is
     the accuracy of the sample-averaged predictive probabilities.
     """
 

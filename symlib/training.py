@@ -174,7 +174,8 @@ def _train(models: list[nn.Module], members: Sequence[Member], source, objective
         if batch.select is not None:
             outputs = outputs[:, batch.select.to(dev)]
         targets = batch.targets.to(dev)
-        losses = vmap(objective.loss, in_dims=(0, 0 if batch.per_member else None, 0, 0))(outputs, targets, hyper, params)
+        losses = vmap(objective.loss, in_dims=(0, 0 if batch.per_member else None, 0, 0))(outputs, targets, hyper,
+                                                                                          {**params, **buffers})
         return outputs, targets, losses
 
     for epoch in range(max(m.train.epochs for m in members)):
