@@ -12,6 +12,12 @@ masks and ``F`` depend only on ``(arch_seed, name)``, never on construction orde
 Convention for ``n_fix`` everywhere in symlib: a **count** per output unit of the layer — fixed entries per
 row of a linear map, and per output channel of a convolution either fixed entries (``fix="entries"``) or
 fixed whole ``k×k`` input filters (``fix="filters"``). A count of 0 builds the dense layer.
+
+Bayesian networks: a factory with a ``posterior`` (:class:`symlib.variational.Posterior`) builds every linear map and
+convolution as a variational layer (:class:`~symlib.variational.VariationalLinear`,
+:class:`~symlib.variational.VariationalConv2d`) with the same W-Asym masks and constants, so a Bayesian W-Asym
+network is a config. Its layers take a noise vector after their input. ``posterior=None`` (the default) builds
+exactly the layers above.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from torch import nn
 
 from .layers import FiGLU, WAsymConv2d, WAsymLinear
 from .seeding import derive_seed
+from .variational import Posterior, VariationalConv2d, VariationalLinear
 
 VARIANTS = ("standard", "sigma_asym", "w_asym")
 LABELS = {"standard": "Standard", "sigma_asym": "σ-Asym", "w_asym": "W-Asym"}
@@ -39,11 +46,13 @@ class LayerFactory:
     """Layers of one network of ``variant``; fixed tensors are seeded by ``(arch_seed, layer name)``.
 
     W-Asym changes only :meth:`linear` and :meth:`conv` (and only where ``n_fix > 0``); σ-Asym changes only
-    :meth:`activation`; the standard variant builds plain PyTorch layers.
+    :meth:`activation`; the standard variant builds plain PyTorch layers. ``posterior`` makes linear maps and
+    convolutions variational (module docstring).
     """
 
     variant: str
     arch_seed: int = 0
+    posterior: Posterior | None = None
 
     def __post_init__(self) -> None:
         check_variant(self.variant)
@@ -55,6 +64,9 @@ class LayerFactory:
     def linear(self, name: str, d_in: int, d_out: int, *, n_fix: int = 0, kappa: float = 1.0,
                bias: bool = True) -> nn.Module:
         """``(..., d_in) -> (..., d_out)``; W-Asym fixes ``n_fix`` entries per row to ``N(0, kappa²)``."""
+        if self.posterior is not None:
+            return VariationalLinear(d_in, d_out, self.posterior, n_fix=n_fix if self.variant == "w_asym" else 0,
+                                     kappa=kappa, seed=self.seed(name), bias=bias)
         if self.variant == "w_asym" and n_fix > 0:
             return WAsymLinear(d_in, d_out, n_fix, kappa, seed=self.seed(name), bias=bias)
         return nn.Linear(d_in, d_out, bias=bias)
@@ -62,6 +74,10 @@ class LayerFactory:
     def conv(self, name: str, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0,
              n_fix: int = 0, fix: str = "entries", kappa: float = 1.0, bias: bool = True) -> nn.Module:
         """``(B, c_in, H, W) -> (B, c_out, H', W')``; W-Asym fixes ``n_fix`` entries or filters per output channel."""
+        if self.posterior is not None:
+            return VariationalConv2d(c_in, c_out, kernel_size, self.posterior, stride=stride, padding=padding,
+                                     n_fix=n_fix if self.variant == "w_asym" else 0, fix=fix, kappa=kappa,
+                                     seed=self.seed(name), bias=bias)
         if self.variant == "w_asym" and n_fix > 0:
             return WAsymConv2d(c_in, c_out, kernel_size, n_fix=n_fix, kappa=kappa, seed=self.seed(name), fix=fix,
                                stride=stride, padding=padding, bias=bias)

@@ -13,6 +13,12 @@ of the config, so identical in every network of the architecture), the ``depth �
 ``norm=False`` and the standard variant. ``init="he"``: :func:`symlib.init.he_init_` on every layer.
 ``init="default"`` (PyTorch's initialisation) and ``bias=True`` are the networks of the other chapters, unchanged.
 
+Bayesian MLP (Lim et al. Table 2; :mod:`symlib.variational`): ``posterior=Posterior(...)`` makes every linear layer
+variational (W-Asym: with the same masks and constants), e.g. ``MLPConfig(in_features=3072, width=256, depth=8,
+activation="relu", variant="w_asym", n_fix=(8,) * 8, kappa=(0.5,) * 8, posterior=MLP_POSTERIOR)``; LayerNorm stays
+a point estimate. Its forward takes one noise tensor ``(S, noise_size)`` per linear layer after ``x`` and returns
+logits ``(S, B, out_features)``, one weight sample per ``s`` (what :func:`symlib.variational.elbo` feeds it).
+
 Symmetries: hidden layer ``i`` carries permutation ``"P{i}"``; it acts on the rows of ``layers.i.weight``,
 ``layers.i.bias``, the LayerNorm ``norms.i`` and the columns of ``layers.{i+1}.weight``. Activation
 matching reads ``P{i}`` at the output of ``acts.i``.
@@ -28,6 +34,7 @@ from ..init import he_init_, theory_init_
 from ..layers import gate_is_data
 from ..permutation import PermutationSpec, gate_axes, linear_axes, norm_axes
 from ..variants import LayerFactory, check_variant
+from ..variational import Posterior
 from .registry import register
 
 
@@ -37,7 +44,8 @@ class MLPConfig:
 
     ``n_fix`` and ``kappa`` have one entry per linear layer and are used by the W-Asym variant only
     (``n_fix`` = fixed entries per row; other variants store ``n_fix = 0``, ``κ = 1``); ``figlu_std`` is the
-    absolute std of FiGLU's ``F`` (σ-Asym only).
+    absolute std of FiGLU's ``F`` (σ-Asym only). ``posterior``: ``None`` (a deterministic network) or the
+    :class:`~symlib.variational.Posterior` of every linear layer (a Bayesian MLP; needs ``init="default"``).
     """
 
     in_features: int = 784
@@ -56,6 +64,7 @@ class MLPConfig:
     first_rows: tuple[tuple[float, ...], ...] = ()
     delta_std: float = 0.0
     out_std: float = 0.0
+    posterior: Posterior | None = None
     dims: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +97,8 @@ class MLPConfig:
                 raise ValueError(f"Theory-Init needs delta_std >= 0 and out_std > 0, got {self.delta_std}, {self.out_std}")
         elif self.first_rows:
             raise ValueError("first_rows are used by init='theory' only")
+        if self.posterior is not None and self.init != "default":
+            raise ValueError(f"a Bayesian MLP (posterior) starts from init='default', got init={self.init!r}")
 
 
 INITS = ("default", "he", "theory")
@@ -95,12 +106,13 @@ INITS = ("default", "he", "theory")
 
 @register(MLPConfig)
 class MLP(nn.Module):
-    """``x (B, *) -> logits (B, out_features)``; the input is flattened first."""
+    """``x (B, *) -> logits (B, out_features)``; the input is flattened first. A Bayesian MLP:
+    ``(x, *noise) -> (S, B, out_features)`` (module docstring)."""
 
     def __init__(self, cfg: MLPConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        make = LayerFactory(cfg.variant, cfg.arch_seed)
+        make = LayerFactory(cfg.variant, cfg.arch_seed, cfg.posterior)
         hidden = range(cfg.depth - 1)
         self.layers = nn.ModuleList([
             make.linear(f"layers.{i}", d_in, d_out, n_fix=cfg.n_fix[i], kappa=cfg.kappa[i], bias=cfg.bias)
@@ -114,20 +126,37 @@ class MLP(nn.Module):
             theory_init_(self.layers[0], list(self.layers[1:-1]), self.layers[-1], torch.tensor(cfg.first_rows),
                          cfg.delta_std, cfg.out_std)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        if self.cfg.posterior is None:
+            if noise:
+                raise ValueError("a deterministic MLP takes no noise (its config has no posterior)")
+            return self._body(x, None)
+        if len(noise) != len(self.layers):
+            raise ValueError(f"a Bayesian MLP takes one noise tensor (S, noise_size) per linear layer after x: "
+                             f"{len(self.layers)}, got {len(noise)}")
+        return torch.stack([self._body(x, [n[s] for n in noise]) for s in range(noise[0].shape[0])])
+
+    def _body(self, x: torch.Tensor, eps: list[torch.Tensor] | None) -> torch.Tensor:
+        """The network with one weight sample (``eps[i]`` for ``layers.i``; ``None``: deterministic)."""
+        def layer(i: int, h: torch.Tensor) -> torch.Tensor:
+            return self.layers[i](h) if eps is None else self.layers[i](h, eps[i])
+
         x = x.flatten(1)
         for i, act in enumerate(self.acts):
-            x = self.layers[i](x)
+            x = layer(i, x)
             if self.norms is not None:
                 x = self.norms[i](x)
             x = act(x)
-        return self.layers[-1](x)
+        return layer(len(self.acts), x)
 
     def permutation_spec(self) -> PermutationSpec:
         """Hidden layer ``i`` permutes by ``"P{i}"``; the input and the logits are never permuted. FiGLU's
         ``acts.{i}.F`` is fixed (architecture-defining), so it is not listed and permuting a σ-Asym network changes
         its function; once ``F`` is data (:meth:`symlib.layers.FiGLU.as_data`, a permutable twin) it is listed on
-        ``(P{i}, P{i})`` as a *statistic*: permuted with its units, never matched on."""
+        ``(P{i}, P{i})`` as a *statistic*: permuted with its units, never matched on. Not defined for a Bayesian
+        MLP (its factors and variances would need axes too)."""
+        if self.cfg.posterior is not None:
+            raise NotImplementedError("permutation_spec of a Bayesian MLP (posterior) is not defined")
         parts = []
         for i in range(self.cfg.depth):
             out = f"P{i}" if i < self.cfg.depth - 1 else None

@@ -1,0 +1,206 @@
+"""symlib.variational: the diagonal-plus-low-rank Gaussian posterior against torch.distributions, its sampling,
+KL and predictive, W-Asym fixed entries, determinism, and populations trained equal to members trained alone."""
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.distributions import LowRankMultivariateNormal, Normal, kl_divergence
+from torch.func import jacrev
+
+from symlib import variational as V
+from symlib.architectures import MLPConfig, build_model
+from symlib.batches import TensorBatches
+from symlib.evaluation import evaluate
+from symlib.layers import WAsymConv2d, WAsymLinear
+from symlib.seeding import seeded, torch_generator
+from symlib.training import Member, TrainConfig, build_member, train, train_members
+from symlib.variants import LayerFactory
+
+LAYERS = {
+    "linear": lambda p: V.VariationalLinear(5, 3, p),
+    "linear_w_asym": lambda p: V.VariationalLinear(5, 3, p, n_fix=2, kappa=0.5, seed=3),
+    "linear_no_bias_rank0": lambda p: V.VariationalLinear(4, 3, V.Posterior(rank=0, learn_diag=True), bias=False),
+    "conv": lambda p: V.VariationalConv2d(2, 3, 2, p),
+    "conv_w_asym_filters": lambda p: V.VariationalConv2d(3, 3, 2, p, n_fix=1, fix="filters", kappa=2.0, seed=5),
+}
+
+
+def random_layer(kind: str, seed: int = 0) -> nn.Module:
+    """A float64 layer with every posterior tensor random, garbage included at W-Asym fixed entries."""
+    posterior = V.Posterior(rank=3, learn_diag=True, prior_precision=0.5)
+    layer = seeded(lambda: LAYERS[kind](posterior), seed).double()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in layer.named_parameters():
+            t.copy_(torch.randn(t.shape, generator=g, dtype=t.dtype) * (0.5 if "log_var" not in name else 1.0))
+    return layer
+
+
+def posterior_of(layer: nn.Module):
+    """``(q as LowRankMultivariateNormal over the trainable coordinates, keep)``."""
+    loc, factor, log_var, keep = V.flat_posterior(V.model_state(layer))
+    keep = torch.ones_like(loc, dtype=torch.bool) if keep is None else keep
+    factor = factor if factor.shape[1] else torch.zeros(len(loc), 1, dtype=loc.dtype)  # torch needs rank >= 1
+    return LowRankMultivariateNormal(loc[keep], factor[keep], log_var[keep].exp()), keep
+
+
+def flat_sample(layer: nn.Module, eps: torch.Tensor) -> torch.Tensor:
+    w, b = layer.sample(eps)
+    return torch.cat([w.reshape(-1)] + ([b] if b is not None else []))
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_log_density_kl_and_sampling_covariance_match_torch(kind):
+    layer = random_layer(kind)
+    q, keep = posterior_of(layer)
+    theta = q.sample((6,))
+    loc, factor, log_var, _ = V.flat_posterior(V.model_state(layer))
+    torch.testing.assert_close(V.log_prob(theta, loc[keep], factor[keep], log_var[keep]), q.log_prob(theta),
+                               rtol=0, atol=1e-9)
+    prior = LowRankMultivariateNormal(torch.zeros_like(q.loc), torch.zeros(len(q.loc), 1, dtype=q.loc.dtype),
+                                      torch.full_like(q.loc, layer.prior_log_var.exp().item()))
+    torch.testing.assert_close(V.kl(V.model_state(layer)), kl_divergence(q, prior), rtol=1e-10, atol=1e-9)
+    # θ(ε) is affine in ε: its Jacobian A gives the sampling covariance A Aᵀ exactly, and θ(0) the mean
+    eps0 = torch.zeros(layer.noise_size, dtype=torch.float64)
+    A = jacrev(lambda e: flat_sample(layer, e))(eps0)
+    torch.testing.assert_close(A[keep] @ A[keep].T, q.covariance_matrix, rtol=0, atol=1e-12)
+    torch.testing.assert_close(flat_sample(layer, eps0)[keep], q.loc, rtol=0, atol=0)
+    if hasattr(layer, "mask"):  # fixed entries: exactly F, whatever the noise; outside the posterior
+        assert (A[~keep] == 0).all() and (~keep).sum() == (~layer.mask).sum()
+        w, _ = layer.sample(torch.randn(layer.noise_size, dtype=torch.float64))
+        assert torch.equal(w[~layer.mask], layer.fixed[~layer.mask])
+
+
+def test_sampling_and_monte_carlo_kl_agree_with_the_analytic_posterior():
+    layer = random_layer("linear_w_asym", seed=1)
+    q, keep = posterior_of(layer)
+    eps = torch.randn(20000, layer.noise_size, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    theta = torch.func.vmap(lambda e: flat_sample(layer, e))(eps)[:, keep]
+    n, cov = len(theta), q.covariance_matrix
+    se = ((cov.diagonal()[:, None] * cov.diagonal()[None] + cov ** 2) / n).sqrt()
+    assert ((torch.cov(theta.T) - cov).abs() < 5 * se).all()
+    assert ((theta.mean(0) - q.loc).abs() < 5 * (cov.diagonal() / n).sqrt()).all()
+    prior = Normal(0.0, (0.5 * layer.prior_log_var).exp())
+    log_ratio = q.log_prob(theta) - prior.log_prob(theta).sum(-1)
+    analytic = V.kl(V.model_state(layer))
+    assert abs(log_ratio.mean() - analytic) < 4 * log_ratio.std() / math.sqrt(n)
+
+
+def tiny_config(variant="w_asym", arch_seed=0, **posterior) -> MLPConfig:
+    return MLPConfig(in_features=6, width=8, depth=3, out_features=3, variant=variant, n_fix=(2, 2, 2),
+                     kappa=(0.5,) * 3, activation="relu", arch_seed=arch_seed,
+                     posterior=V.Posterior(rank=2, prior_precision=1.0, **posterior))
+
+
+def tiny_data(n=40):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, 6, generator=g)
+    return X, (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+
+
+def test_fixed_entries_are_the_w_asym_constants_get_zero_gradient_and_never_move():
+    cfg = tiny_config(learn_diag=True)
+    model = build_member(Member(cfg, TrainConfig(), init_seed=0, data_seed=0))
+    deterministic = build_model(MLPConfig(**{f: getattr(cfg, f) for f in ("in_features", "width", "depth",
+                                          "out_features", "variant", "n_fix", "kappa", "activation", "arch_seed")}))
+    for bayes, plain in zip(model.layers, deterministic.layers):  # the one mask mechanism, same (seed, name)
+        assert isinstance(plain, WAsymLinear) and torch.equal(bayes.mask, plain.mask)
+        assert torch.equal(bayes.fixed, plain.fixed)
+    X, y = tiny_data()
+    objective = V.elbo(model, n_train=len(X), samples=2)
+    noise = objective.extra_inputs(len(X), torch_generator(0, "test"))
+    objective.loss(model(X, *noise), y, {}, V.model_state(model)).backward()
+    for layer in model.layers:
+        for name in ("weight", "weight_log_var"):
+            grad = getattr(layer, name).grad
+            assert (grad[~layer.mask] == 0).all() and (grad[layer.mask] != 0).any()
+        assert (layer.weight_factor.grad[:, ~layer.mask] == 0).all()
+    cfg_t = TrainConfig(epochs=2, batch_size=20, lr=1e-2, optimizer="adam")
+    member = Member(cfg, cfg_t, init_seed=0, data_seed=1)
+    result = train_members([member], TensorBatches(X, y, 20), objective, device="cpu", workers=1, store=None,
+                           progress=False)[0]
+    init, final = result["init"], result["final"]
+    for i, layer in enumerate(model.layers):
+        fixed = ~layer.mask
+        for name in ("weight", "weight_log_var"):
+            assert torch.equal(final[f"layers.{i}.{name}"][fixed], init[f"layers.{i}.{name}"][fixed])
+            assert not torch.equal(final[f"layers.{i}.{name}"][~fixed], init[f"layers.{i}.{name}"][~fixed])
+        assert torch.equal(final[f"layers.{i}.weight_factor"][:, fixed], init[f"layers.{i}.weight_factor"][:, fixed])
+        assert (init[f"layers.{i}.weight"][fixed] == 0).all()
+
+
+def test_same_seed_same_samples():
+    cfg, X = tiny_config(), tiny_data()[0]
+    a, b = (build_member(Member(cfg, TrainConfig(), init_seed=3, data_seed=0)) for _ in range(2))
+    assert all(torch.equal(a.state_dict()[k], t) for k, t in b.state_dict().items())
+    objective = V.elbo(a, n_train=100, samples=3)
+    na, nb, nc = (objective.extra_inputs(len(X), torch_generator(s, "data_order")) for s in (7, 7, 8))
+    assert all(torch.equal(u, v) for u, v in zip(na, nb)) and not torch.equal(na[0], nc[0])
+    assert [tuple(t.shape) for t in na] == [(3, n) for n in V.noise_sizes(a)]
+    with torch.no_grad():
+        out = a(X, *na)
+        assert torch.equal(out, b(X, *nb)) and not torch.equal(out, a(X, *nc))
+        assert out.shape == (3, len(X), 3) and not torch.equal(out[0], out[1])  # samples differ
+
+
+def test_population_trains_equal_to_members_alone():
+    X, y = tiny_data()
+    cfg_t = TrainConfig(epochs=2, batch_size=20, lr=1e-2, optimizer="adam")
+    members = [Member(tiny_config(arch_seed=s, learn_diag=True), cfg_t, init_seed=s, data_seed=10 + s)
+               for s in (0, 1)]  # different masks: the KL reads each member's own state
+    objective = V.elbo(build_member(members[0]), n_train=len(X), samples=2)
+    together = train(members, TensorBatches(X, y, 20), objective, device="cpu", progress=False)
+    alone = train_members(members, TensorBatches(X, y, 20), objective, device="cpu", workers=1, store=None,
+                          progress=False)
+    for t, a in zip(together, alone):
+        assert t["final"].keys() == a["final"].keys()
+        for k in t["final"]:
+            torch.testing.assert_close(t["final"][k], a["final"][k], rtol=1e-5, atol=1e-6)
+        assert t["history"]["train_loss"] == pytest.approx(a["history"]["train_loss"], rel=1e-5)
+    model = build_member(members[0])
+    model.load_state_dict(together[0]["final"])
+    test = V.elbo(model, n_train=len(X), samples=5)
+    res = evaluate(model, X, y, objective=test, device="cpu")  # (ECE would import torchmetrics: seconds)
+    with torch.no_grad():
+        outputs = model(X, *test.extra_inputs(len(X), torch_generator(0, "evaluation noise")))
+    assert res["acc"] == (V.predictive(outputs).argmax(-1) == y).double().mean().item()
+    assert res["loss"] == pytest.approx(test.loss(outputs, y, {}, V.model_state(model)).item(), rel=1e-6)
+
+
+def test_predictive_averages_probabilities():
+    logits = torch.tensor([[[4.0, 0.0]], [[-4.0, 0.2]]], dtype=torch.float64)  # (S=2, B=1, C=2)
+    p = V.predictive(logits)
+    torch.testing.assert_close(p, (logits.softmax(-1)[0] + logits.softmax(-1)[1]) / 2)
+    assert not torch.allclose(p, logits.mean(0).softmax(-1))
+    y = torch.tensor([1])
+    torch.testing.assert_close(V.predictive_nll(logits, y), -p[0, 1].log())
+
+
+@pytest.mark.parametrize("variant", ["standard", "w_asym"])
+def test_table2_bayesian_mlp_is_a_config(variant):
+    for depth in (8, 16):
+        cfg = MLPConfig(in_features=3072, width=256, depth=depth, activation="relu", variant=variant,
+                        n_fix=(8,) * depth, kappa=(0.5,) * depth, posterior=V.MLP_POSTERIOR)
+        model = build_model(cfg)
+        assert len(V.variational_layers(model)) == depth
+        assert all(hasattr(m, "mask") == (variant == "w_asym") for _, m in V.variational_layers(model))
+        # the code's prior scaling: s² = 1 / (λ · out_features) for a linear layer
+        assert model.layers[-1].prior_log_var.item() == pytest.approx(-math.log(0.01 * 10))
+        assert model.layers[1].prior_log_var.item() == pytest.approx(-math.log(0.01 * 256))
+    noise = V.Noise.of(model, samples=2)(5)
+    assert [s[1] for s in noise] == [3072 * 256 + 256 + 4] + [256 * 256 + 256 + 4] * 14 + [256 * 10 + 10 + 4]
+    with pytest.raises(ValueError, match="one noise tensor"):
+        model(torch.randn(2, 3072))
+
+
+def test_factory_default_is_unchanged_and_posterior_makes_variational_layers():
+    assert type(LayerFactory("w_asym").linear("a", 6, 4, n_fix=2)) is WAsymLinear
+    assert type(LayerFactory("w_asym").conv("a", 2, 4, 3, n_fix=2)) is WAsymConv2d
+    assert type(LayerFactory("standard").linear("a", 6, 4, n_fix=2)) is nn.Linear
+    bayes = LayerFactory("w_asym", posterior=V.RESNET_POSTERIOR)
+    conv = bayes.conv("a", 2, 4, 3, padding=1, n_fix=2, kappa=2.0)
+    assert isinstance(conv, V.VariationalConv2d) and torch.equal(conv.mask, LayerFactory("w_asym").conv(
+        "a", 2, 4, 3, padding=1, n_fix=2, kappa=2.0).mask)
+    assert conv(torch.randn(1, 2, 5, 5), torch.randn(conv.noise_size)).shape == (1, 4, 5, 5)
+    assert not hasattr(LayerFactory("standard", posterior=V.MLP_POSTERIOR).linear("a", 6, 4, n_fix=2), "mask")
