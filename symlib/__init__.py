@@ -4,8 +4,9 @@ The companion library of the symlib book (Lim et al. 2024, *The Empirical Impact
 Symmetries, or Lack Thereof*, and the papers around it). Layers from the bottom up:
 
 * ``seeding``, ``devices``, ``init``: explicit seeds, the compute device, initialisers;
-* ``layers``, ``variants``, ``architectures``: symmetry-breaking layers, the variant factory, and networks that
-  carry their own permutation spec and activation sites;
+* ``layers``, ``variational``, ``variants``, ``architectures``: symmetry-breaking layers, Bayesian (low-rank
+  Gaussian posterior) layers, the variant factory, and networks that carry their own permutation spec and
+  activation sites;
 * ``permutation``, ``interpolation``: matching (Git Re-Basin) and linear interpolation;
 * ``stacking``, ``objectives``, ``batches``, ``training``, ``evaluation``, ``distributed``: the one training
   loop (one network or a vectorised population) and where it runs (in process, or on Ray);
