@@ -67,8 +67,8 @@ from .layers import _FixedEntries, fixed_entry_mask
 from .objectives import ELBO
 
 __all__ = ["Posterior", "MLP_POSTERIOR", "RESNET_POSTERIOR", "VariationalLinear", "VariationalConv2d", "Noise",
-           "elbo", "kl", "gaussian_kl", "log_prob", "flat_posterior", "model_state", "noise_sizes", "predictive",
-           "predictive_nll", "variational_layers"]
+           "elbo", "kl", "gaussian_kl", "log_prob", "flat_posterior", "model_state", "noise_by_layer", "noise_sizes",
+           "predictive", "predictive_nll", "variational_layers"]
 
 PRIOR_SCALES = ("none", "elrgvi", "fan_in")
 Tensors = Mapping[str, torch.Tensor]
@@ -140,14 +140,16 @@ class _Variational:
         return self.weight.numel() + (self.bias.numel() if self.bias is not None else 0) + self.rank
 
     def sample(self, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The weight and bias that noise ``eps (noise_size,)`` draws from ``q`` (fixed entries are ``F``)."""
+        """The weight and bias that noise ``eps (noise_size,)`` draws from ``q`` (fixed entries are ``F``); noise
+        ``eps (S, noise_size)`` draws ``S`` of them, weight ``(S, *W)`` and bias ``(S, out)``."""
         nw, k = self.weight.numel(), self.rank
         nb = self.bias.numel() if self.bias is not None else 0
-        e_w, e_b, e_r = eps[:nw].view(self.weight.shape), eps[nw:nw + nb], eps[nw + nb:]
+        lead = eps.shape[:-1]
+        e_w, e_b, e_r = eps[..., :nw].reshape(*lead, *self.weight.shape), eps[..., nw:nw + nb], eps[..., nw + nb:]
         scale = 1.0 / math.sqrt(k) if k else 0.0
         w = self.weight + torch.exp(0.5 * self.weight_log_var) * e_w
         if k:
-            w = w + scale * torch.einsum("r,r...->...", e_r, self.weight_factor)
+            w = w + scale * torch.einsum("r,r...->..." if not lead else "sr,r...->s...", e_r, self.weight_factor)
         if hasattr(self, "mask"):
             w = torch.where(self.mask, w, self.fixed)
         b = None
@@ -157,10 +159,13 @@ class _Variational:
                 b = b + scale * (e_r @ self.bias_factor)
         return w, b
 
-    def _check_noise(self, eps: torch.Tensor) -> None:
-        if eps.shape != (self.noise_size,):
+    def _check_noise(self, eps: torch.Tensor, x: torch.Tensor) -> None:
+        if eps.dim() not in (1, 2) or eps.shape[-1] != self.noise_size:
             raise ValueError(f"a variational layer takes one noise vector of {self.noise_size} standard normals, "
-                             f"got shape {tuple(eps.shape)}")
+                             f"(noise_size,), or one per sample, (S, noise_size); got shape {tuple(eps.shape)}")
+        if eps.dim() == 2 and (x.dim() < 2 or x.shape[0] != eps.shape[0]):
+            raise ValueError(f"with noise (S, noise_size) the input needs its S = {eps.shape[0]} samples first, "
+                             f"got input shape {tuple(x.shape)}")
 
     def _posterior_repr(self) -> str:
         p = self.posterior
@@ -171,7 +176,8 @@ class _Variational:
 
 class VariationalLinear(_Variational, nn.Linear):
     """Linear layer with posterior :class:`Posterior` over its weights and bias: ``forward(x (..., in), eps
-    (noise_size,)) -> (..., out)`` with one weight sample. ``n_fix > 0`` makes it W-Asym (fixed entries
+    (noise_size,)) -> (..., out)`` with one weight sample, or ``forward(x (S, ..., in), eps (S, noise_size)) ->
+    (S, ..., out)`` with sample ``s`` applied to ``x[s]``. ``n_fix > 0`` makes it W-Asym (fixed entries
     ``N(0, kappa²)``, the mask of :class:`symlib.layers.WAsymLinear` for the same ``seed``). Means start at PyTorch's
     default init, ``V`` at ``0.5 · std(W₀)/√k · N(0, 1)`` (bias ``0.01 · N(0, 1)``), ELRG-VI's ``elrg``."""
 
@@ -184,9 +190,14 @@ class VariationalLinear(_Variational, nn.Linear):
                                 (0.5 * self.weight.std().item() / math.sqrt(k), 0.01))
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        self._check_noise(eps)
+        self._check_noise(eps, x)
         w, b = self.sample(eps)
-        return F_.linear(x, w, b)
+        if eps.dim() == 1:
+            return F_.linear(x, w, b)
+        out = x.reshape(x.shape[0], -1, x.shape[-1]) @ w.mT  # sample s: x[s] (..., in) @ w[s]ᵀ
+        if b is not None:
+            out = out + b.unsqueeze(1)
+        return out.reshape(*x.shape[:-1], w.shape[1])
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self._posterior_repr()}"
@@ -194,7 +205,8 @@ class VariationalLinear(_Variational, nn.Linear):
 
 class VariationalConv2d(_Variational, nn.Conv2d):
     """2-D convolution with posterior :class:`Posterior`: ``forward(x (B, C_in, H, W), eps (noise_size,))`` with
-    one weight sample. ``n_fix > 0`` makes it W-Asym (``fix="entries"`` or ``"filters"``, the mask of
+    one weight sample, or ``forward(x (S, B, C_in, H, W), eps (S, noise_size)) -> (S, B, C_out, H', W')`` with
+    sample ``s`` applied to ``x[s]`` (one grouped convolution). ``n_fix > 0`` makes it W-Asym (``fix="entries"`` or ``"filters"``, the mask of
     :class:`symlib.layers.WAsymConv2d`). ``V`` starts at 0, as ELRG-VI's rank convolution."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, posterior: Posterior, *,
@@ -207,9 +219,19 @@ class VariationalConv2d(_Variational, nn.Conv2d):
         self.fix = fix
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        self._check_noise(eps)
+        self._check_noise(eps, x)
         w, b = self.sample(eps)
-        return self._conv_forward(x, w, b)
+        if eps.dim() == 1:
+            return self._conv_forward(x, w, b)
+        if x.dim() != 5:
+            raise ValueError(f"with noise (S, noise_size) a convolution takes x (S, B, C, H, W), got {tuple(x.shape)}")
+        n, batch = eps.shape[0], x.shape[1]
+        if n == 1:
+            return self._conv_forward(x[0], w[0], None if b is None else b[0]).unsqueeze(0)
+        # S weight samples in one grouped convolution: sample s convolves channels [s·C_in, (s+1)·C_in) of the input
+        y = F_.conv2d(x.transpose(0, 1).reshape(batch, n * x.shape[2], *x.shape[3:]), w.flatten(0, 1),
+                      None if b is None else b.flatten(), self.stride, self.padding, self.dilation, n * self.groups)
+        return y.reshape(batch, n, -1, *y.shape[2:]).transpose(0, 1)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self._posterior_repr()}"
@@ -313,6 +335,21 @@ def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def variational_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``[(name, layer)]`` of the variational layers of ``model`` in module order (the order of their noise)."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, _Variational)]
+
+
+def noise_by_layer(model: nn.Module, noise: tuple[torch.Tensor, ...]) -> dict[nn.Module, torch.Tensor]:
+    """``{layer: eps (S, noise_size)}``: the noise tensors a Bayesian network's ``forward(x, *noise)`` receives,
+    one per variational layer in module order (the order of :class:`Noise`), checked for count, sizes and one
+    common ``S``; how a network hands each layer its own noise."""
+    layers = [m for _, m in variational_layers(model)]
+    if len(noise) != len(layers):
+        raise ValueError(f"a Bayesian {type(model).__name__} takes one noise tensor (S, noise_size) per variational "
+                         f"layer after x: {len(layers)}, got {len(noise)}")
+    for (name, m), n in zip(variational_layers(model), noise):
+        if n.dim() != 2 or n.shape != (noise[0].shape[0], m.noise_size):
+            raise ValueError(f"noise of {name!r} must be (S, {m.noise_size}) with the S of the first, "
+                             f"got {tuple(n.shape)}")
+    return dict(zip(layers, noise))
 
 
 def noise_sizes(model: nn.Module) -> tuple[int, ...]:

@@ -204,3 +204,19 @@ def test_factory_default_is_unchanged_and_posterior_makes_variational_layers():
         "a", 2, 4, 3, padding=1, n_fix=2, kappa=2.0).mask)
     assert conv(torch.randn(1, 2, 5, 5), torch.randn(conv.noise_size)).shape == (1, 4, 5, 5)
     assert not hasattr(LayerFactory("standard", posterior=V.MLP_POSTERIOR).linear("a", 6, 4, n_fix=2), "mask")
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_a_layer_applies_s_samples_at_once_as_one_at_a_time(kind):
+    """Noise ``(S, noise_size)`` with an input ``(S, ...)``: sample ``s`` on ``x[s]`` (a grouped convolution)."""
+    layer = random_layer(kind)
+    conv = isinstance(layer, nn.Conv2d)
+    x = torch.randn(3, 2, *((layer.in_channels, 6, 6) if conv else (layer.in_features,)), dtype=torch.float64)
+    eps = torch.randn(3, layer.noise_size, dtype=torch.float64)
+    out = layer(x, eps)
+    torch.testing.assert_close(out, torch.stack([layer(x[s], eps[s]) for s in range(3)]), rtol=1e-12, atol=1e-12)
+    w, b = layer.sample(eps)
+    assert torch.equal(w[1], layer.sample(eps[1])[0]) and (b is None or torch.equal(b[1], layer.sample(eps[1])[1]))
+    assert torch.equal(layer(x[:1], eps[:1])[0], layer(x[0], eps[0]))
+    with pytest.raises(ValueError, match="samples first"):
+        layer(x[:2], eps)
