@@ -1,5 +1,7 @@
 """symlib.variational: the diagonal-plus-low-rank Gaussian posterior against torch.distributions, its sampling,
-KL and predictive, W-Asym fixed entries, determinism, and populations trained equal to members trained alone."""
+KL and predictive, W-Asym fixed entries, determinism, and populations trained equal to members trained alone; the
+Bayesian ResNet20 (shapes, samples, BatchNorm over samples, fixed entries under ELBO training, KL)."""
+import copy
 import math
 
 import pytest
@@ -10,6 +12,7 @@ from torch.func import jacrev
 
 from symlib import variational as V
 from symlib.architectures import MLPConfig, build_model
+from symlib.architectures.resnet20 import ResNet20Config
 from symlib.batches import TensorBatches
 from symlib.evaluation import evaluate
 from symlib.layers import WAsymConv2d, WAsymLinear
@@ -220,3 +223,114 @@ def test_a_layer_applies_s_samples_at_once_as_one_at_a_time(kind):
     assert torch.equal(layer(x[:1], eps[:1])[0], layer(x[0], eps[0]))
     with pytest.raises(ValueError, match="samples first"):
         layer(x[:2], eps)
+
+
+# ------------------------------------------------------------------------------------------- Bayesian ResNet20
+
+def bayes_resnet(variant="w_asym", norm="layer", learn_diag=False, **fields) -> ResNet20Config:
+    return ResNet20Config(variant=variant, norm=norm, posterior=V.Posterior(rank=2, log_var=-12.0,
+                          prior_precision=1.0, learn_diag=learn_diag), **fields)
+
+
+def tiny_images(n=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+@pytest.mark.parametrize("variant", ["standard", "sigma_asym", "w_asym"])
+def test_bayesian_resnet20_forward_shapes_and_samples(variant, norm):
+    model = build_member(Member(bayes_resnet(variant, norm), TrainConfig(), init_seed=0, data_seed=0)).double()
+    layers = V.variational_layers(model)
+    assert [n for n, _ in layers][:4] == ["stem", "stage1.0.conv1", "stage1.0.conv2", "stage1.1.conv1"]
+    assert len(layers) == 1 + 2 * 9 + 2 + 1 and layers[-1][0] == "head"  # stem, block convs, shortcuts, head
+    assert all(hasattr(m, "mask") == (variant == "w_asym") for _, m in layers)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == (21 if norm == "batch" else 0)
+    X = tiny_images(3)[0].double()
+    noise = [torch.randn(4, n, generator=torch.Generator().manual_seed(i), dtype=torch.float64)
+             for i, n in enumerate(V.noise_sizes(model))]
+    with torch.no_grad():
+        out = model(X, *noise)
+        assert out.shape == (4, 3, 10) and torch.isfinite(out).all()
+        # samples are independent once norms use no batch statistics (LayerNorm; BatchNorm in eval mode): sample s
+        # alone gives the same logits; BatchNorm in training pools its statistics over all S·B examples instead
+        for mode in ("eval",) + (("train",) if norm == "layer" else ()):
+            getattr(model, mode)()
+            out = model(X, *noise)
+            for s in (0, 3):
+                torch.testing.assert_close(model(X, *[n[s:s + 1] for n in noise])[0], out[s], rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="one noise tensor"):
+        model(X)
+    with pytest.raises(ValueError, match="takes no noise"):
+        build_model(ResNet20Config(variant=variant, norm=norm)).double()(X, *noise)
+    with pytest.raises(NotImplementedError):
+        model.permutation_spec()
+
+
+def test_bayesian_resnet20_batchnorm_folds_samples_into_the_batch():
+    """Training-mode BatchNorm normalises over the S·B examples of a step, one running-statistics update."""
+    model = build_member(Member(bayes_resnet("standard", "batch"), TrainConfig(), init_seed=0, data_seed=0)).train()
+    X = tiny_images(3)[0]
+    noise = [torch.randn(2, n) for n in V.noise_sizes(model)]
+    with torch.no_grad():
+        h = model.stem(X.expand(2, *X.shape), noise[0])
+        stem_norm = copy.deepcopy(model.stem_norm)
+        model(X, *noise)
+    torch.testing.assert_close(model.stem_norm.running_mean, 0.9 * stem_norm.running_mean
+                               + 0.1 * h.mean(dim=(0, 1, 3, 4)))
+    assert model.stem_norm.num_batches_tracked.item() == 1
+
+
+def test_bayesian_resnet20_same_seed_same_outputs():
+    cfg, X = bayes_resnet(norm="batch"), tiny_images(3)[0]
+    a, b = (build_member(Member(cfg, TrainConfig(), init_seed=3, data_seed=0)) for _ in range(2))
+    assert a.state_dict().keys() == b.state_dict().keys()
+    assert all(torch.equal(a.state_dict()[k], t) for k, t in b.state_dict().items())
+    c = build_member(Member(cfg, TrainConfig(), init_seed=4, data_seed=0))
+    assert not torch.equal(a.stage1[0].conv1.weight, c.stage1[0].conv1.weight)
+    assert torch.equal(a.stage1[0].conv1.mask, c.stage1[0].conv1.mask)  # the architecture: arch_seed, not init_seed
+    objective = V.elbo(a, n_train=100, samples=2)
+    na, nb, nc = (objective.extra_inputs(len(X), torch_generator(s, "data_order")) for s in (7, 7, 8))
+    with torch.no_grad():
+        out = a.eval()(X, *na)
+        assert torch.equal(out, b.eval()(X, *nb)) and not torch.equal(out, a(X, *nc))
+        assert not torch.equal(out[0], out[1])
+
+
+def test_bayesian_resnet20_fixed_entries_never_move_under_elbo_training():
+    """ResNet20-BN, W-Asym, learned diagonal: two ELBO steps through train_members move every trainable posterior
+    tensor and never a fixed entry (means, log-variances, factors)."""
+    cfg = bayes_resnet("w_asym", "batch", learn_diag=True)
+    model = build_member(Member(cfg, TrainConfig(), init_seed=0, data_seed=0))
+    X, y = tiny_images(16)
+    objective = V.elbo(model, n_train=len(X), samples=2)
+    member = Member(cfg, TrainConfig(epochs=1, batch_size=8, lr=1e-3, optimizer="adam"), init_seed=0, data_seed=1)
+    (result,) = train_members([member], TensorBatches(X, y, 8), objective, device="cpu", workers=1, store=None,
+                              progress=False)
+    init, final = result["init"], result["final"]
+    assert not result["diverged"] and len(result["history"]["train_loss"]) == 1
+    for name, layer in V.variational_layers(model):
+        fixed = ~layer.mask
+        assert fixed.any()
+        for p in ("weight", "weight_log_var", "weight_factor"):
+            a, b = init[f"{name}.{p}"], final[f"{name}.{p}"]
+            a, b = a.reshape(-1, fixed.numel())[:, fixed.flatten()], b.reshape(-1, fixed.numel())[:, fixed.flatten()]
+            assert torch.equal(a, b), (name, p)
+        moved = final[f"{name}.weight"][layer.mask] != init[f"{name}.weight"][layer.mask]
+        assert moved.any(), name
+        assert (final[f"{name}.weight_log_var"][layer.mask] != init[f"{name}.weight_log_var"][layer.mask]).any()
+    assert not torch.equal(final["stem_norm.running_mean"], init["stem_norm.running_mean"])
+
+
+def test_bayesian_resnet20_kl_is_the_sum_of_its_layers():
+    model = build_member(Member(bayes_resnet("w_asym", learn_diag=True), TrainConfig(), init_seed=0,
+                                data_seed=0)).double()
+    with torch.no_grad():  # away from the initial posterior, so every term of the KL matters
+        for name, p in model.named_parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    total = V.kl(V.model_state(model))
+    parts = [V.kl(V.model_state(layer)) for _, layer in V.variational_layers(model)]
+    assert len(parts) == 22 and all(p > 0 for p in parts)
+    torch.testing.assert_close(total, torch.stack(parts).sum(), rtol=1e-12, atol=0)
+    # a conv's ELRG-VI prior scaling: s² = 1 / (λ · input channels)
+    assert model.stage2[0].conv1.prior_log_var.item() == pytest.approx(-math.log(16))

@@ -6,8 +6,16 @@ A block maps ``(B, c_in, H, W) -> (B, c_out, H/stride, W/stride)``:
 the shape changes, a 1×1 shortcut conv (no bias) followed by its own norm (identity elsewhere). Layers are named
 ``{prefix}.conv1`` … ``{prefix}.act2``, so their fixed tensors are seeded by those names
 (:class:`symlib.variants.LayerFactory`).
+
+Bayesian blocks (a factory with a ``posterior``: variational convs): ``forward(x (S, B, c_in, H, W), eps)`` carries
+``S`` weight samples, ``eps`` mapping each variational layer to its noise ``(S, noise_size)``
+(:func:`symlib.variational.noise_by_layer`); convolution ``s`` sees only sample ``s``, while norms and activations
+see the ``S·B`` examples folded into one batch (:func:`per_sample`), so a BatchNorm normalises, and updates its running
+statistics, over all samples and examples of the step at once (GroupNorm and FiGLU act per example anyway).
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 import torch
 from torch import nn
@@ -23,6 +31,12 @@ def channel_norm(kind: str, channels: int) -> nn.Module:
     if kind not in NORMS:
         raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
     return nn.GroupNorm(1, channels) if kind == "layer" else nn.BatchNorm2d(channels)
+
+
+def per_sample(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module`` on ``x (S, B, ...)`` with the samples folded into the batch: ``module(x (S·B, ...))`` back as
+    ``(S, B, ...)``. A BatchNorm thus pools its statistics over every sample and example."""
+    return module(x.flatten(0, 1)).unflatten(0, x.shape[:2])
 
 
 class ResidualBlock(nn.Module):
@@ -50,7 +64,13 @@ class ResidualBlock(nn.Module):
             self.shortcut, self.shortcut_norm = conv("shortcut", c_in, 1, stride, n_skip), channel_norm(norm, c_out)
         self.act2 = act("act2")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
-        skip = self.shortcut_norm(self.shortcut(x)) if self.has_shortcut else x
-        return self.act2(y + skip)
+    def forward(self, x: torch.Tensor, eps: Mapping[nn.Module, torch.Tensor] | None = None) -> torch.Tensor:
+        """``x (B, c_in, H, W)``; a Bayesian block: ``x (S, B, c_in, H, W)`` and ``eps`` (module docstring)."""
+        if eps is None:
+            y = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
+            skip = self.shortcut_norm(self.shortcut(x)) if self.has_shortcut else x
+            return self.act2(y + skip)
+        f = per_sample
+        y = f(self.norm2, self.conv2(f(self.act1, f(self.norm1, self.conv1(x, eps[self.conv1]))), eps[self.conv2]))
+        skip = f(self.shortcut_norm, self.shortcut(x, eps[self.shortcut])) if self.has_shortcut else x
+        return f(self.act2, y + skip)

@@ -41,6 +41,18 @@ Variants:
 
 ``norm="batch"`` replaces every LayerNorm by ``BatchNorm2d`` (running statistics permuted with their channels).
 
+Bayesian ResNet (Lim et al. Table 2; :mod:`symlib.variational`): ``posterior=Posterior(...)`` (Table 2's:
+:data:`~symlib.variational.RESNET_POSTERIOR`, log-variance −12, prior precision 1) makes every conv and the head
+variational, W-Asym with the same masks and constants; norms (and FiGLU's ``F``) stay point estimates and the means
+start from the initialisation above. ``forward(x, *noise)`` takes one noise tensor ``(S, noise_size)`` per variational
+layer in module order (stem, then ``conv1, conv2[, shortcut]`` of each block, head; what
+:func:`symlib.variational.elbo` feeds) and returns ``(S, B, num_classes)``. Inside, activations are ``(S, B, C, H,
+W)``: conv ``s`` sees sample ``s`` only (one grouped convolution), while **norms and activations fold the samples into
+the batch** (:func:`~symlib.architectures.residual.per_sample`), so ``norm="batch"`` (Table 2's "ResNet20 (BN)")
+normalises over all ``S·B`` examples of a step and updates its running statistics once per step; in eval mode it
+uses them, so samples are then independent. With ``S = 1`` (training, as ELRG-VI) this is the ordinary BatchNorm.
+Permutation specs are not defined for Bayesian networks.
+
 Initialisation follows the authors' ``_weights_init``: ``kaiming_normal_`` on every dense conv and the head of the
 standard and σ-Asym networks; the W-Asym layers (their ``SparseConv2d``/``SparseLinear`` are not ``nn.Conv2d``/
 ``nn.Linear``) keep PyTorch's default (:func:`symlib.init.kaiming_normal_` touches dense layers only).
@@ -62,8 +74,9 @@ from ..layers import gate_is_data
 from ..permutation import PermutationSpec, conv_axes, gate_axes, linear_axes
 from ..permutation import norm_axes as norm_axes_of
 from ..variants import LayerFactory, check_variant
+from ..variational import Posterior, noise_by_layer
 from .registry import register
-from .residual import NORMS, ResidualBlock, channel_norm
+from .residual import NORMS, ResidualBlock, channel_norm, per_sample
 
 BLOCKS_PER_STAGE = 3
 N_FIX_FIELDS = ("stem", "stage1_conv", "stage2_conv", "stage2_skip", "stage3_conv", "stage3_skip", "head")
@@ -85,9 +98,10 @@ class ResNet20Config:
     """Architecture of :class:`ResNet20`. ``width``: the multiplier ``w`` (stages ``16w, 32w, 64w``);
     ``n_fix``: fixed entries per output channel/row, ordered as :data:`N_FIX_FIELDS` (W-Asym only; ``None``: the
     paper's, :func:`paper_n_fix`); ``kappa``: std of the fixed entries (W-Asym only); ``figlu_std``: absolute std
-    of FiGLU's ``F`` per stage (σ-Asym only; ``None``: ``1/√C``); ``norm``: ``"layer"`` or ``"batch"``. Fields a
-    variant does not use are normalised (W-Asym's to 0 / 1.0, σ-Asym's to ``()``), so equal networks have equal
-    configs."""
+    of FiGLU's ``F`` per stage (σ-Asym only; ``None``: ``1/√C``); ``norm``: ``"layer"`` or ``"batch"``;
+    ``posterior``: ``None`` (a deterministic network) or the
+    :class:`~symlib.variational.Posterior` of every conv and the head (a Bayesian ResNet). Fields a variant does not
+    use are normalised (W-Asym's to 0 / 1.0, σ-Asym's to ``()``), so equal networks have equal configs."""
 
     width: int = 1
     in_channels: int = 3
@@ -98,6 +112,7 @@ class ResNet20Config:
     figlu_std: tuple[float, ...] | None = None
     norm: str = "layer"
     arch_seed: int = 0
+    posterior: Posterior | None = None
 
     def __post_init__(self) -> None:
         check_variant(self.variant)
@@ -129,12 +144,14 @@ class ResNet20Config:
 @register(ResNet20Config)
 class ResNet20(nn.Module):
     """``x (B, in_channels, H, W) -> logits (B, num_classes)`` for any ``H, W >= 4`` (CIFAR-10: 32×32).
-    Blocks are ``stage{s}.{b}`` for ``s = 1..3``, ``b = 0..2``."""
+    Blocks are ``stage{s}.{b}`` for ``s = 1..3``, ``b = 0..2``. A Bayesian ResNet (``posterior``):
+    ``(x, *noise) -> (S, B, num_classes)``, one noise tensor ``(S, noise_size)`` per variational layer in module
+    order (module docstring)."""
 
     def __init__(self, cfg: ResNet20Config) -> None:
         super().__init__()
         self.cfg = cfg
-        make = LayerFactory(cfg.variant, cfg.arch_seed)
+        make = LayerFactory(cfg.variant, cfg.arch_seed, cfg.posterior)
         widths = stage_widths(cfg.width)
         n_stem, n1, n2, s2, n3, s3, n_head = cfg.n_fix
         stds = cfg.figlu_std or (1.0, 1.0, 1.0)  # unused unless σ-Asym
@@ -154,10 +171,19 @@ class ResNet20(nn.Module):
         self.head = make.linear("head", widths[2], cfg.num_classes, n_fix=n_head, kappa=cfg.kappa)
         kaiming_normal_(self)  # dense layers only: the authors' `_weights_init`
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem_act(self.stem_norm(self.stem(x)))
-        x = self.stage3(self.stage2(self.stage1(x)))
-        return self.head(x.mean(dim=(2, 3)))
+    def forward(self, x: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        if self.cfg.posterior is None:
+            if noise:
+                raise ValueError("a deterministic ResNet takes no noise (its config has no posterior)")
+            x = self.stem_act(self.stem_norm(self.stem(x)))
+            x = self.stage3(self.stage2(self.stage1(x)))
+            return self.head(x.mean(dim=(2, 3)))
+        eps = noise_by_layer(self, noise)
+        h = self.stem(x.expand(noise[0].shape[0], *x.shape), eps[self.stem])  # (S, B, C, H, W): sample s on x
+        h = per_sample(self.stem_act, per_sample(self.stem_norm, h))
+        for _, _, block in self.blocks():
+            h = block(h, eps)
+        return self.head(h.mean(dim=(-2, -1)), eps[self.head])
 
     def blocks(self):
         """``(s, b, block)`` for every block, in forward order."""
@@ -168,7 +194,10 @@ class ResNet20(nn.Module):
     def permutation_spec(self) -> PermutationSpec:
         """One permutation per residual stream (``S1, S2, S3``) and per block interior (``H{s}_{b}``). FiGLU's
         fixed ``F`` is not listed (permuting a σ-Asym network changes its function); an ``F`` made data (a permutable
-        twin, :meth:`symlib.layers.FiGLU.as_data`) is, as a statistic on its channels' permutation."""
+        twin, :meth:`symlib.layers.FiGLU.as_data`) is, as a statistic on its channels' permutation. Not defined for
+        a Bayesian ResNet (its factors and variances would need axes too)."""
+        if self.cfg.posterior is not None:
+            raise NotImplementedError("permutation_spec of a Bayesian ResNet (posterior) is not defined")
         stats = self.cfg.norm == "batch"
 
         def norm_axes(name: str, p: str) -> dict:
