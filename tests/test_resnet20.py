@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from symlib.architectures.resnet20 import (BLOCKS_PER_STAGE, TABLE6_N_FIX, TABLE7_N_FIX, ResNet20, ResNet20Config,
-                                           stage_widths)
+from symlib.architectures.resnet20 import (BLOCKS_PER_STAGE, RESNET110_BLOCKS, TABLE6_N_FIX, TABLE7_N_FIX, ResNet20,
+                                           ResNet20Config, stage_widths)
 from symlib.batches import TensorBatches
 from symlib.layers import FiGLU, WAsymConv2d, WAsymLinear, trainable_parameters
 from symlib.matching import weight_matching
@@ -56,6 +56,22 @@ def test_layout_and_parameter_counts():
     assert sum(p.numel() for p in model.parameters()) == 272_474
     assert trainable_parameters(ResNet20(ResNet20Config(variant="w_asym"))) == 230_026
     assert model(torch.randn(2, 3, 8, 8)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_resnet110_is_resnet20_with_18_blocks_per_stage(norm):
+    """Lim et al. Table 2's ResNet110: 6·18 + 2 layers of the same family. He et al.'s ResNet110 has ~1.7 M
+    parameters; with 1×1 conv shortcuts and per-channel norms ours has exactly 1,730,714."""
+    assert ResNet20Config().blocks_per_stage == BLOCKS_PER_STAGE == 3
+    model = ResNet20(ResNet20Config(norm=norm, blocks_per_stage=RESNET110_BLOCKS))
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) + 1 == 110 + 2  # 109 3×3 convs, 2 shortcut convs, the head
+    assert [len(getattr(model, f"stage{s}")) for s in (1, 2, 3)] == [18, 18, 18]
+    assert sum(p.numel() for p in model.parameters()) == 1_730_714
+    assert trainable_parameters(ResNet20(ResNet20Config(variant="w_asym", blocks_per_stage=18))) == 1_480_906
+    assert model.activation_sites()["S3"] == "stage3.17"
+    assert len(model.permutation_spec().sizes(model.state_dict())) == 3 + 3 * 18
+    assert model(torch.randn(1, 3, 8, 8)).shape == (1, 10)
 
 
 def _planted(state, spec, seed):

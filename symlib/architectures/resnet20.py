@@ -41,6 +41,11 @@ Variants:
 
 ``norm="batch"`` replaces every LayerNorm by ``BatchNorm2d`` (running statistics permuted with their channels).
 
+ResNet110 (Lim et al. Table 2) is the same CIFAR ResNet with ``blocks_per_stage=18`` (:data:`RESNET110_BLOCKS`;
+``6n + 2`` layers for ``n`` blocks per stage), every other field as above: **1,730,714** parameters at 1× (either
+norm; 1,722,426 in convs and head), W-Asym (Table 6's ``n_fix``) 1,480,906 trainable. The standard ResNet110 of He et
+al. has about 1.7 M; ours adds the 1×1 conv shortcuts and per-channel norms of Lim et al.'s ResNet20.
+
 Bayesian ResNet (Lim et al. Table 2; :mod:`symlib.variational`): ``posterior=Posterior(...)`` (Table 2's:
 :data:`~symlib.variational.RESNET_POSTERIOR`, log-variance −12, prior precision 1) makes every conv and the head
 variational, W-Asym with the same masks and constants; norms (and FiGLU's ``F``) stay point estimates and the means
@@ -78,7 +83,8 @@ from ..variational import Posterior, noise_by_layer
 from .registry import register
 from .residual import NORMS, ResidualBlock, channel_norm, per_sample
 
-BLOCKS_PER_STAGE = 3
+BLOCKS_PER_STAGE = 3  # ResNet20 (6·3 + 2 layers); the default of ResNet20Config.blocks_per_stage
+RESNET110_BLOCKS = 18  # ResNet110 (6·18 + 2 layers), Lim et al. Table 2
 N_FIX_FIELDS = ("stem", "stage1_conv", "stage2_conv", "stage2_skip", "stage3_conv", "stage3_skip", "head")
 TABLE6_N_FIX = (12, 36, 54, 6, 72, 8, 8)  # Lim et al. Table 6 (width 1×), Block1-Skip unused
 TABLE7_N_FIX = (27, 108, 162, 18, 216, 24, 24)  # Table 7 (width 8×): 3× Table 6, stem capped at 3·3·3 = 27
@@ -99,7 +105,8 @@ class ResNet20Config:
     ``n_fix``: fixed entries per output channel/row, ordered as :data:`N_FIX_FIELDS` (W-Asym only; ``None``: the
     paper's, :func:`paper_n_fix`); ``kappa``: std of the fixed entries (W-Asym only); ``figlu_std``: absolute std
     of FiGLU's ``F`` per stage (σ-Asym only; ``None``: ``1/√C``); ``norm``: ``"layer"`` or ``"batch"``;
-    ``posterior``: ``None`` (a deterministic network) or the
+    ``blocks_per_stage``: 3 (ResNet20) or :data:`RESNET110_BLOCKS` (ResNet110), any ``n >= 1`` gives the
+    ``6n + 2``-layer CIFAR ResNet; ``posterior``: ``None`` (a deterministic network) or the
     :class:`~symlib.variational.Posterior` of every conv and the head (a Bayesian ResNet). Fields a variant does not
     use are normalised (W-Asym's to 0 / 1.0, σ-Asym's to ``()``), so equal networks have equal configs."""
 
@@ -112,6 +119,7 @@ class ResNet20Config:
     figlu_std: tuple[float, ...] | None = None
     norm: str = "layer"
     arch_seed: int = 0
+    blocks_per_stage: int = BLOCKS_PER_STAGE
     posterior: Posterior | None = None
 
     def __post_init__(self) -> None:
@@ -119,6 +127,9 @@ class ResNet20Config:
         if int(self.width) < 1:
             raise ValueError(f"width must be a positive multiplier, got {self.width}")
         object.__setattr__(self, "width", int(self.width))
+        if int(self.blocks_per_stage) < 1:
+            raise ValueError(f"blocks_per_stage must be >= 1, got {self.blocks_per_stage}")
+        object.__setattr__(self, "blocks_per_stage", int(self.blocks_per_stage))
         if self.norm not in NORMS:
             raise ValueError(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
         if self.variant == "w_asym":
@@ -144,7 +155,7 @@ class ResNet20Config:
 @register(ResNet20Config)
 class ResNet20(nn.Module):
     """``x (B, in_channels, H, W) -> logits (B, num_classes)`` for any ``H, W >= 4`` (CIFAR-10: 32×32).
-    Blocks are ``stage{s}.{b}`` for ``s = 1..3``, ``b = 0..2``. A Bayesian ResNet (``posterior``):
+    Blocks are ``stage{s}.{b}`` for ``s = 1..3``, ``b = 0..blocks_per_stage − 1``. A Bayesian ResNet (``posterior``):
     ``(x, *noise) -> (S, B, num_classes)``, one noise tensor ``(S, noise_size)`` per variational layer in module
     order (module docstring)."""
 
@@ -162,7 +173,7 @@ class ResNet20(nn.Module):
         c_in = widths[0]
         for s, (c, n_conv, n_skip) in enumerate(zip(widths, (n1, n2, n3), (0, s2, s3)), start=1):
             blocks = []
-            for b in range(BLOCKS_PER_STAGE):
+            for b in range(cfg.blocks_per_stage):
                 stride = 2 if (s > 1 and b == 0) else 1
                 blocks.append(ResidualBlock(f"stage{s}.{b}", c_in, c, stride, make=make, norm=cfg.norm, n_conv=n_conv,
                                             n_skip=n_skip, fix="entries", kappa=cfg.kappa, figlu_std=stds[s - 1]))
@@ -219,6 +230,6 @@ class ResNet20(nn.Module):
 
     def activation_sites(self) -> dict[str, str]:
         """``S{s}`` at the output of stage ``s``'s last block, ``H{s}_{b}`` at ``stage{s}.{b}.act1``."""
-        last = BLOCKS_PER_STAGE - 1
+        last = self.cfg.blocks_per_stage - 1
         return {**{f"S{s}": f"stage{s}.{last}" for s in (1, 2, 3)},
                 **{f"H{s}_{b}": f"stage{s}.{b}.act1" for s, b, _ in self.blocks()}}
