@@ -90,6 +90,8 @@ class _FixedEntries:
     """Mixin holding the mask ``M`` and the constants ``F`` of a W-Asymmetric weight."""
 
     fixed_buffers = ("mask", "fixed")
+    #: parameters whose trailing dimensions are the mask's: their entries at fixed positions are not trained
+    masked_parameters = ("weight",)
     weight: nn.Parameter
 
     def _install_fixed_entries(self, mask: np.ndarray, kappa: float, seed: int) -> None:
@@ -201,16 +203,26 @@ def fixed_buffer_names(model: nn.Module) -> list[str]:
 
 def trainable_entries(state: Mapping[str, torch.Tensor], model: nn.Module) -> torch.Tensor:
     """The *trainable* scalars of ``state`` (a state dict of ``model``'s architecture) as one flat vector, in
-    ``model.named_parameters()`` order; the entries a W-Asym ``mask`` fixes are left out."""
+    ``model.named_parameters()`` order; the entries a W-Asym ``mask`` fixes are left out of every parameter the
+    module lists in ``masked_parameters`` (default ``("weight",)``; a Bayesian layer of :mod:`symlib.variational`
+    also lists its factor ``weight_factor (k, *W)`` and learned ``weight_log_var``, whose fixed positions never
+    move either)."""
     parts = []
     for prefix, module in model.named_modules():
+        mask = getattr(module, "mask", None)
+        masked = getattr(module, "masked_parameters", ("weight",))
         for name, _ in module.named_parameters(recurse=False):
-            w = state[f"{prefix}.{name}" if prefix else name].flatten()
-            mask = getattr(module, "mask", None)
-            parts.append(w[mask.flatten()] if (name == "weight" and mask is not None) else w)
+            w = state[f"{prefix}.{name}" if prefix else name]
+            if mask is not None and name in masked:
+                parts.append(w.reshape(-1, mask.numel())[:, mask.flatten()].flatten())
+            else:
+                parts.append(w.flatten())
     return torch.cat(parts)
 
 
 def trainable_parameters(model: nn.Module) -> int:
-    """Number of *trainable* scalars: the fixed entries of W-Asym layers do not count."""
+    """Number of *trainable* scalars, those an optimiser moves: the fixed entries of W-Asym layers do not count.
+    A Bayesian layer (:mod:`symlib.variational`) counts its variational parameters at trainable positions: means,
+    rank-``k`` factor and, when learned, log-variances, so ``(k + 1)·D`` (``(k + 2)·D`` with ``learn_diag``) for
+    a posterior over ``D`` weights and biases; :func:`symlib.variational.posterior_dimension` counts ``D``."""
     return trainable_entries(model.state_dict(), model).numel()

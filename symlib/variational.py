@@ -68,7 +68,7 @@ from .objectives import ELBO
 
 __all__ = ["Posterior", "MLP_POSTERIOR", "RESNET_POSTERIOR", "VariationalLinear", "VariationalConv2d", "Noise",
            "elbo", "kl", "gaussian_kl", "log_prob", "flat_posterior", "model_state", "noise_by_layer", "noise_sizes",
-           "predictive", "predictive_nll", "variational_layers"]
+           "posterior_dimension", "predictive", "predictive_nll", "variational_layers"]
 
 PRIOR_SCALES = ("none", "elrgvi", "fan_in")
 Tensors = Mapping[str, torch.Tensor]
@@ -108,6 +108,8 @@ class _Variational:
 
     weight: nn.Parameter
     bias: nn.Parameter | None
+    #: what :func:`symlib.layers.trainable_entries` leaves out at a W-Asym layer's fixed positions
+    masked_parameters = ("weight", "weight_factor", "weight_log_var")
 
     def _install_posterior(self, posterior: Posterior, n_fix: int, kappa: float, seed: int, fix: str,
                            prior_n: dict[str, int], factor_std: tuple[float, float]) -> None:
@@ -323,6 +325,13 @@ def kl(state: Tensors) -> torch.Tensor:
     if not terms:
         raise ValueError("kl: the state holds no variational layer (no '*weight_factor' entry)")
     return torch.stack(terms).sum()
+
+
+def posterior_dimension(model: nn.Module) -> int:
+    """``D``: how many weights and biases the posterior of ``model``'s variational layers covers (a W-Asym layer's
+    fixed entries excluded); norm parameters, point estimates, are not in it."""
+    return sum(m.noise_size - m.rank - (int((~m.mask).sum()) if hasattr(m, "mask") else 0)
+               for _, m in variational_layers(model))
 
 
 def model_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -1,6 +1,6 @@
 """symlib.variational: the diagonal-plus-low-rank Gaussian posterior against torch.distributions, its sampling,
 KL and predictive, W-Asym fixed entries, determinism, and populations trained equal to members trained alone; the
-Bayesian ResNet20 (shapes, samples, BatchNorm over samples, fixed entries under ELBO training, KL)."""
+Bayesian ResNet20 (shapes, samples, BatchNorm over samples, fixed entries under ELBO training, KL, counts)."""
 import copy
 import math
 
@@ -15,7 +15,7 @@ from symlib.architectures import MLPConfig, build_model
 from symlib.architectures.resnet20 import ResNet20Config
 from symlib.batches import TensorBatches
 from symlib.evaluation import evaluate
-from symlib.layers import WAsymConv2d, WAsymLinear
+from symlib.layers import WAsymConv2d, WAsymLinear, trainable_entries, trainable_parameters
 from symlib.seeding import seeded, torch_generator
 from symlib.training import Member, TrainConfig, build_member, train, train_members
 from symlib.variants import LayerFactory
@@ -334,3 +334,20 @@ def test_bayesian_resnet20_kl_is_the_sum_of_its_layers():
     torch.testing.assert_close(total, torch.stack(parts).sum(), rtol=1e-12, atol=0)
     # a conv's ELRG-VI prior scaling: s² = 1 / (λ · input channels)
     assert model.stage2[0].conv1.prior_log_var.item() == pytest.approx(-math.log(16))
+
+
+@pytest.mark.parametrize("variant", ["standard", "w_asym"])
+@pytest.mark.parametrize("learn_diag", [False, True])
+def test_trainable_parameters_count_the_posterior_without_fixed_positions(variant, learn_diag):
+    """Trainable scalars of a Bayesian network: (k + 1)·D (+ D with a learned diagonal) plus the norms', where D,
+    the posterior dimension, is the deterministic network's trainable weights and biases."""
+    plain = build_model(ResNet20Config(variant=variant))
+    model = build_model(bayes_resnet(variant, learn_diag=learn_diag))
+    norms = sum(p.numel() for m in model.modules() if isinstance(m, nn.GroupNorm) for p in m.parameters())
+    D = trainable_parameters(plain) - norms
+    assert V.posterior_dimension(model) == D == (270_906 if variant == "standard" else 228_458)
+    assert trainable_parameters(model) == (2 + 1 + learn_diag) * D + norms
+    entries = trainable_entries(model.state_dict(), model)
+    assert entries.numel() == trainable_parameters(model)
+    if variant == "w_asym":  # fixed factor entries are 0 and left out
+        assert sum(int((m.weight_factor[:, ~m.mask] == 0).all()) for _, m in V.variational_layers(model)) == 22
