@@ -208,8 +208,9 @@ class VariationalLinear(_Variational, nn.Linear):
 class VariationalConv2d(_Variational, nn.Conv2d):
     """2-D convolution with posterior :class:`Posterior`: ``forward(x (B, C_in, H, W), eps (noise_size,))`` with
     one weight sample, or ``forward(x (S, B, C_in, H, W), eps (S, noise_size)) -> (S, B, C_out, H', W')`` with
-    sample ``s`` applied to ``x[s]`` (one grouped convolution). ``n_fix > 0`` makes it W-Asym (``fix="entries"`` or ``"filters"``, the mask of
-    :class:`symlib.layers.WAsymConv2d`). ``V`` starts at 0, as ELRG-VI's rank convolution."""
+    sample ``s`` applied to ``x[s]`` (one grouped convolution). ``n_fix > 0`` makes it W-Asym (``fix="entries"``
+    or ``"filters"``, the mask of :class:`symlib.layers.WAsymConv2d`). ``V`` starts at 0, as ELRG-VI's rank
+    convolution."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, posterior: Posterior, *,
                  stride: int = 1, padding: int = 0, n_fix: int = 0, fix: str = "entries", kappa: float = 1.0,
