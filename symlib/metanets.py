@@ -56,7 +56,6 @@ and the hyper-parameter-only model.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from dataclasses import dataclass
