@@ -207,3 +207,34 @@ def test_zoo_networks_skips_diverged_members():
     assert [n.member for n in nets] == [0, 2] and nets[1].test_acc == pytest.approx(0.5) and nets[0].epochs == 7
     data = weight_data("mlp", nets, _tiny())
     assert data.X.shape == (2, input_size("mlp", _tiny()))
+
+
+def _their_inputs(sd):
+    """The authors' metanet inputs (metanet/train.py, ``sd_to_input`` with ``use_fixed=False`` and ``sd_to_stats``,
+    restated): every state-dict entry but the ``mask``/``normal_mask``/``F_mat`` buffers, in their order; a weight
+    with a mask keeps its entries where the mask is 1."""
+    kept = []
+    for k, v in sd.items():
+        if "mask" in k or "F_mat" in k:
+            continue
+        mask = sd.get(k[:k.rfind(".")] + ".mask") if k.endswith(".weight") else None
+        kept.append(v[mask == 1] if mask is not None else v.reshape(-1))
+    return torch.cat(kept), kept
+
+
+@pytest.mark.parametrize("model_type", ["resnet8", "sparse_resnet8", "sigma_asym_resnet8"])
+def test_inputs_equal_the_authors_on_a_state_dict_in_their_layout(model_type):
+    """Same entries in the same order (their state-dict order is our named_parameters order), so the DMC's 1-D
+    convolutions see the sequence theirs saw; the statistics agree tensor by tensor."""
+    from test_authors_zoo import TYPES, TheirResNet8  # a ResNet8 with their module names and buffers
+
+    from symlib.authors_zoo import from_authors_state
+
+    variant = TYPES[model_type][0]
+    sd = TheirResNet8(model_type, seed=0).state_dict()
+    ours, model = from_authors_state(sd, variant), ResNet8(ResNet8Config(variant=variant))
+    flat, tensors = _their_inputs(sd)
+    assert flat.numel() == {"standard": 78_042, "w_asym": 60_634, "sigma_asym": 78_042}[variant]
+    assert torch.equal(flat_weights(ours, model), flat)
+    stats = torch.stack([tensor_statistics(t) for t in tensors]).reshape(-1)
+    torch.testing.assert_close(weight_statistics(ours, model), stats)
