@@ -10,6 +10,7 @@ Symmetries, or Lack Thereof*, and the papers around it). Layers from the bottom 
 * ``stacking``, ``objectives``, ``batches``, ``training``, ``evaluation``, ``distributed``: the one training
   loop (one network or a vectorised population) and where it runs (in process, or on Ray);
 * ``data``, ``zoo``: datasets and the CNN zoo as a dataset;
+* ``metanets``: metanetworks that predict a zoo member's test accuracy from its weights (Table 3);
 * ``results``, ``params``, ``stats``, ``claims``, ``ledger``, ``plotting``, ``notebook``: results with
   provenance, presets, statistics, verdicts, and the book's machinery;
 * ``theory``: counting, teacher-student problems, DAG automorphisms and equivariances;
