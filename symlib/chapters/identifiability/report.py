@@ -304,13 +304,13 @@ def _assess_not_identifiable(parts: list[tuple[str, str]]):
 def _assess_identifiable(setting: str, arm: str):
     def assess(record) -> Assessment:
         opt, ident = layer_values(record, setting, arm, "optimal"), layer_values(record, setting, arm, "identity")
-        outcomes, notes = {}, []
+        outcomes, notes, names = {}, [], layer_names(record, setting)
         for j in range(opt.shape[1]):
             p = stats.noninferiority(opt[:, j], ident[:, j], MARGIN, paired=True)
             p_opp = stats.paired_t(opt[:, j], ident[:, j], "greater", shift=MARGIN)
             gap = (opt[:, j] - ident[:, j]).mean()
-            outcomes[f"layer {j + 1}"] = (gap < MARGIN, p, p_opp)
-            notes.append(f"layer {j + 1}: gap {number(gap)}, non-inferiority {stats.format_p(p)}")
+            outcomes[f"layer {names[j]}"] = (gap < MARGIN, p, p_opp)
+            notes.append(f"layer {names[j]}: gap {number(gap)}, non-inferiority {stats.format_p(p)}")
         verdict, against = across(outcomes)
         if verdict == "direction only":  # an equivalence claim without significance decides nothing
             verdict = "inconclusive"
