@@ -81,6 +81,8 @@ def arm_label(arm: str) -> str:
 def _color(arm: str) -> str:
     if arm == "w_asym_k0":
         return "#8172B3"
+    if arm.startswith("w_asym_k") and arm != "w_asym_k1":  # another κ (the ResNet20's 2): a darker red
+        return "#8C1C13"
     return METHOD_COLORS[arm_label(arm).split(" κ")[0]]
 
 
@@ -221,8 +223,11 @@ def figure_correlations(record: Mapping[str, Any]):
             ax.set_xticklabels(names, rotation=90, fontsize="x-small")
     for ax in axes[::cols]:
         ax.set_ylabel("mean matched Pearson correlation")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=4, fontsize="x-small", frameon=False)
+    legend = {}  # every arm of every panel (the ResNet20's W-Asym arm has its own κ), each label once
+    for ax in axes[:len(sets)]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(name, handle)
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=4, fontsize="x-small", frameon=False)
     fig.suptitle(f"Identity vs optimal vs random permutation ({cfg['n_pairs']} pairs per arm, scale '{cfg['scale']}'; "
                  f"bars: ±1 std over pairs)")
     return fig
