@@ -2,7 +2,6 @@
 report reads it), ``check`` refusing broken or undertrained records, and the verdicts on hand-made records whose
 answers are known."""
 import copy
-import json
 from pathlib import Path
 
 import matplotlib
