@@ -104,17 +104,19 @@ def across(outcomes: Mapping[str, tuple[bool, float, float]]) -> tuple[str, list
     p_opposite)``: the claimed direction holds in the means, its one-sided p, and the p of the opposite
     direction. Returns ``(verdict, names pointing significantly the other way)``:
 
-    * some part points significantly the other way: **mixed** if another part holds, else **not reproduced**;
     * every part holds at p < ALPHA: **reproduced**; every part holds: **direction only**;
-    * otherwise (a part points the other way, not significantly): **not reproduced**.
+    * some parts hold and others do not (pointing the other way, significantly or not): **mixed** — the claim
+      holds in part of its stated range and fails in another (the module's definition); the names returned say
+      which parts point significantly the other way;
+    * no part holds: **not reproduced**.
     """
     against = [name for name, (_, _, p_opp) in outcomes.items() if p_opp < ALPHA]
-    holds = {name: h for name, (h, _, _) in outcomes.items()}
-    if against:
-        return ("mixed" if any(h for name, h in holds.items() if name not in against) else "not reproduced"), against
+    holds = [h for h, _, _ in outcomes.values()]
     if all(h and p < ALPHA for h, p, _ in outcomes.values()):
-        return "reproduced", []
-    return ("direction only" if all(holds.values()) else "not reproduced"), []
+        return "reproduced", against
+    if all(holds):
+        return "direction only", against
+    return ("mixed" if any(holds) else "not reproduced"), against
 
 
 def by_key(claims: Iterable[Claim]) -> dict[str, Claim]:

@@ -228,8 +228,8 @@ class IdentifiabilityProbe:
         return match, {"layers": layers}
 
     def align(self, model, state_a, state_b, *, seed, data):
-        """The :class:`~symlib.connectivity.Aligner` interface: ``b`` permuted by :meth:`measure`'s matching (on a
-        W-Asym network this changes its function, and a σ-Asym network's ``F`` moves: use :func:`permutable_twin`)."""
+        """The :class:`~symlib.connectivity.Aligner` interface: ``b`` permuted by :meth:`measure`'s matching (on an
+        asymmetric network this changes its function, since its fixed tensors stay: use :func:`permutable_twin`)."""
         match, info = self.measure(model, state_a, state_b, seed=seed, data=data)
         return apply_permutation(model.permutation_spec(), match.perms, state_b), info
 

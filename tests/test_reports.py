@@ -84,6 +84,15 @@ LOGIC = (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.DictComp, ast.SetComp, a
          ast.For, ast.While, ast.If, ast.IfExp, ast.Subscript, ast.BinOp, ast.Compare, ast.BoolOp)
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_cells_have_unique_ids(path):
+    """nbformat 4.5 requires a cell id (a missing one warns now and will be an error in later nbformat)."""
+    nb = json.loads(path.read_text())
+    ids = [c.get("id") for c in nb["cells"]]
+    assert (nb["nbformat"], nb["nbformat_minor"]) < (4, 5) or (None not in ids and len(set(ids)) == len(ids)), \
+        f"{path.name}: cells without an id or with a repeated one"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_notebook_cells_hold_no_logic(chapter):
     """The chapter's notebook only configures, loads and displays: no functions, loops, comprehensions, f-strings,

@@ -253,9 +253,10 @@ def test_one_part_reversed_significantly_is_mixed():
     assert _verdicts(_handmade(rows=wide))["table1.width_helps"] == "mixed"
 
 
-def test_a_part_the_other_way_without_significance_is_not_reproduced():
+def test_a_part_the_other_way_without_significance_makes_the_ordering_mixed():
+    # σ-Asym barely above Standard (not significantly): two of the three comparisons hold, one fails (claims.across)
     rows = {"resnet20_1x": {**GOOD, "sigma_asym": 3.01}}
-    assert _verdicts(_handmade(rows=rows))["table1.resnet20_1x_ordering"] == "not reproduced"
+    assert _verdicts(_handmade(rows=rows))["table1.resnet20_1x_ordering"] == "mixed"
 
 
 def test_no_standard_barrier_makes_the_claims_not_testable():

@@ -30,10 +30,10 @@ from ... import ledger, stats
 from ...claims import Assessment, Claim, Premise, across, directional
 from ...formatting import mean_sd, minutes, number, percent
 from ...plotting import METHOD_COLORS, new_figure, strip
-from .compute import arms, settings
+from .compute import RESNET, arms, settings
 
 __all__ = ["BARRIER_MARGIN", "CLAIMS", "MARGIN", "PARAMETERS", "correlation_table", "endpoint_table",
-           "figure_correlations", "figure_swap_costs", "merge_table", "swap_table", "synthetic_text",
+           "figure_correlations", "figure_swap_costs", "layer_names", "merge_table", "resnet_text", "swap_table", "synthetic_text",
            "verdict_text"]
 
 MARGIN = 0.05
@@ -58,9 +58,18 @@ PARAMETERS = {
     "syn_epochs": "synthetic: epochs", "syn_batch_size": "synthetic: batch size",
     "syn_lr": "synthetic: learning rate (AdamW)", "syn_weight_decay": "synthetic: weight decay",
     "syn_bar": "training bar: every synthetic arm's mean test accuracy, per task",
+    "resnet": "run the ResNet20 (CIFAR-10) setting", "resnet_width": "ResNet20: width multiplier",
+    "resnet_kappa": "ResNet20 W-Asym: std κ of the fixed entries", "resnet_downsample": "ResNet20: image downsampling factor",
+    "resnet_train_size": "ResNet20: training images", "resnet_test_size": "ResNet20: test images",
+    "resnet_epochs": "ResNet20: epochs", "resnet_batch_size": "ResNet20: batch size",
+    "resnet_lr": "ResNet20: learning rate (AdamW)", "resnet_sigma_lr": "ResNet20 σ-Asym: learning rate",
+    "resnet_warmup_start_lr": "ResNet20: warm-up start learning rate", "resnet_warmup_epochs": "ResNet20: warm-up epochs",
+    "resnet_weight_decay": "ResNet20: weight decay", "resnet_wm_restarts": "ResNet20 weight matching: random restarts",
+    "resnet_bar": "training bar: every ResNet20 arm's mean test accuracy",
 }
 
-SETTING_LABELS = {"mnist": "MNIST", "gaussian_subspace": "Gaussian subspace", "parity_subspace": "parity subspace"}
+SETTING_LABELS = {"mnist": "MNIST", "gaussian_subspace": "Gaussian subspace", "parity_subspace": "parity subspace",
+                  RESNET: "ResNet20, CIFAR-10"}
 
 
 def arm_label(arm: str) -> str:
@@ -72,12 +81,21 @@ def arm_label(arm: str) -> str:
 def _color(arm: str) -> str:
     if arm == "w_asym_k0":
         return "#8172B3"
+    if arm.startswith("w_asym_k") and arm != "w_asym_k1":  # another κ (the ResNet20's 2): a darker red
+        return "#8C1C13"
     return METHOD_COLORS[arm_label(arm).split(" κ")[0]]
 
 
 def _curves(record, setting: str, arm: str, method: str) -> list[dict]:
     return sorted((c for c in record["result"]["curves"]
                    if (c["setting"], c["arm"], c["method"]) == (setting, arm, method)), key=lambda c: c["pair"])
+
+
+def layer_names(record, setting: str) -> list[str]:
+    """The hidden layers' labels in :func:`layer_values`' column order: ``1, 2, ...`` for an MLP, the permutation
+    names for the ResNet20 (``H{s}_{b}``: block ``b`` of stage ``s``'s interior; ``S{s}``: stage ``s``'s stream)."""
+    layers = sorted(_curves(record, setting, "standard", "activations")[0]["layers"])
+    return layers if setting == RESNET else [str(j + 1) for j in range(len(layers))]
 
 
 def layer_values(record, setting: str, arm: str, key: str) -> np.ndarray:
@@ -113,7 +131,7 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
     df = pd.DataFrame(record["result"]["models"])
     rows = {}
     for setting in settings(record["manifest"]["config"]):
-        for arm, _, _ in arms(record["manifest"]["config"]):
+        for arm, _, _ in arms(record["manifest"]["config"], setting):
             d = df[(df.setting == setting) & (df.arm == arm)]
             rows[(SETTING_LABELS[setting], arm_label(arm))] = {
                 "networks": len(d), "test accuracy": percent(d.test_acc.mean(), 2),
@@ -122,14 +140,20 @@ def endpoint_table(record: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _not_run(setting: str) -> pd.DataFrame:
+    return pd.DataFrame({"": [f"The {SETTING_LABELS[setting]} setting was not run at these parameters."]})
+
+
 def correlation_table(record: Mapping[str, Any], setting: str = "mnist") -> pd.DataFrame:
     """Per arm and hidden layer: mean matched Pearson correlation under the identity, the optimal and random
     permutations (mean ± std over pairs), and the share of units the optimal matching moves."""
-    rows = {}
-    for arm, _, _ in arms(record["manifest"]["config"]):
+    if setting not in settings(record["manifest"]["config"]):
+        return _not_run(setting)
+    rows, names = {}, layer_names(record, setting)
+    for arm, _, _ in arms(record["manifest"]["config"], setting):
         vals = {k: layer_values(record, setting, arm, k) for k in ("identity", "optimal", "random", "moved_fraction")}
         for j in range(vals["identity"].shape[1]):
-            rows[(arm_label(arm), f"layer {j + 1}")] = {
+            rows[(arm_label(arm), f"layer {names[j]}")] = {
                 "identity": mean_sd(vals["identity"][:, j]), "optimal": mean_sd(vals["optimal"][:, j]),
                 "random": mean_sd(vals["random"][:, j]), "units moved": percent(vals["moved_fraction"][:, j].mean())}
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -138,8 +162,10 @@ def correlation_table(record: Mapping[str, Any], setting: str = "mnist") -> pd.D
 def merge_table(record: Mapping[str, Any], setting: str = "mnist") -> pd.DataFrame:
     """Per arm: midpoint test-loss barrier (nats) and relative accuracy drop (%) without alignment, after activation
     matching and after weight matching (mean ± std over pairs)."""
+    if setting not in settings(record["manifest"]["config"]):
+        return _not_run(setting)
     rows = {}
-    for arm, _, _ in arms(record["manifest"]["config"]):
+    for arm, _, _ in arms(record["manifest"]["config"], setting):
         row = {}
         for method, name in (("plain", "no alignment"), ("activations", "activation-aligned"),
                              ("weights", "weight-matched")):
@@ -153,7 +179,7 @@ def swap_table(record: Mapping[str, Any], setting: str = "mnist") -> pd.DataFram
     """Per W-Asym arm and hidden layer: PCA dimensions kept, median off-diagonal swap cost, share of units moved,
     and Spearman's ρ(smallest swap cost, moved) (mean ± std over pairs where defined)."""
     rows = {}
-    for arm, variant, _ in arms(record["manifest"]["config"]):
+    for arm, variant, _ in arms(record["manifest"]["config"], setting):
         if variant != "w_asym":
             continue
         cs = _curves(record, setting, arm, "activations")
@@ -176,20 +202,32 @@ def figure_correlations(record: Mapping[str, Any]):
     hidden layer; dots are means over pairs, bars ±1 std over pairs."""
     cfg = record["manifest"]["config"]
     sets = settings(cfg)
-    fig, axes = new_figure(1, len(sets), width=10, height=4.2, sharey=True)
-    axes = np.atleast_1d(axes)
+    cols = len(sets) if len(sets) <= 3 else 2
+    rows = -(-len(sets) // cols)
+    fig, axes = new_figure(rows, cols, width=10, height=4.2 * rows, sharey=True, squeeze=False)
+    for ax in axes.flat[len(sets):]:
+        ax.set_visible(False)
+    axes = axes.flatten()
     styles = {"identity": ("o", "-"), "optimal": ("^", "--"), "random": ("x", ":")}
     for ax, setting in zip(axes, sets):
-        for arm, _, _ in arms(cfg):
+        names = layer_names(record, setting)
+        x = np.arange(1, len(names) + 1)
+        for arm, _, _ in arms(cfg, setting):
             for k, (marker, ls) in styles.items():
                 v = layer_values(record, setting, arm, k)
-                x = np.arange(1, v.shape[1] + 1)
                 ax.errorbar(x, v.mean(0), yerr=v.std(0, ddof=1) if len(v) > 1 else None, marker=marker, ls=ls,
                             color=_color(arm), capsize=2, label=f"{arm_label(arm)}, {k}")
-        ax.set(xlabel="hidden layer", title=SETTING_LABELS[setting], xticks=x)
-    axes[0].set_ylabel("mean matched Pearson correlation")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=4, fontsize="x-small", frameon=False)
+        ax.set(xlabel="hidden layer" if setting != RESNET else "permutation (H: block interior, S: stream)",
+               title=SETTING_LABELS[setting], xticks=x)
+        if setting == RESNET:
+            ax.set_xticklabels(names, rotation=90, fontsize="x-small")
+    for ax in axes[::cols]:
+        ax.set_ylabel("mean matched Pearson correlation")
+    legend = {}  # every arm of every panel (the ResNet20's W-Asym arm has its own κ), each label once
+    for ax in axes[:len(sets)]:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(name, handle)
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=4, fontsize="x-small", frameon=False)
     fig.suptitle(f"Identity vs optimal vs random permutation ({cfg['n_pairs']} pairs per arm, scale '{cfg['scale']}'; "
                  f"bars: ±1 std over pairs)")
     return fig
@@ -201,7 +239,7 @@ def figure_swap_costs(record: Mapping[str, Any], setting: str = "mnist"):
     Right: each unit's smallest off-diagonal swap cost, for units the optimal activation matching moved vs kept,
     per W-Asym arm (all pairs and hidden layers pooled; seeded jitter), with the chapter's ρ."""
     cfg = record["manifest"]["config"]
-    w_arms = [a for a, v, _ in arms(cfg) if v == "w_asym"]
+    w_arms = [a for a, v, _ in arms(cfg, setting) if v == "w_asym"]
     fig, axes = new_figure(1, 2, width=10, height=4.4, gridspec_kw={"width_ratios": [1, 1.5]})
     block = np.array(_curves(record, setting, w_arms[-1], "activations")[0]["layers"]["P0"]["swap_block"])
     im = axes[0].imshow(block, cmap="viridis", norm=SymLogNorm(linthresh=1e-3, vmin=min(block.min(), 0),
@@ -271,13 +309,13 @@ def _assess_not_identifiable(parts: list[tuple[str, str]]):
 def _assess_identifiable(setting: str, arm: str):
     def assess(record) -> Assessment:
         opt, ident = layer_values(record, setting, arm, "optimal"), layer_values(record, setting, arm, "identity")
-        outcomes, notes = {}, []
+        outcomes, notes, names = {}, [], layer_names(record, setting)
         for j in range(opt.shape[1]):
             p = stats.noninferiority(opt[:, j], ident[:, j], MARGIN, paired=True)
             p_opp = stats.paired_t(opt[:, j], ident[:, j], "greater", shift=MARGIN)
             gap = (opt[:, j] - ident[:, j]).mean()
-            outcomes[f"layer {j + 1}"] = (gap < MARGIN, p, p_opp)
-            notes.append(f"layer {j + 1}: gap {number(gap)}, non-inferiority {stats.format_p(p)}")
+            outcomes[f"layer {names[j]}"] = (gap < MARGIN, p, p_opp)
+            notes.append(f"layer {names[j]}: gap {number(gap)}, non-inferiority {stats.format_p(p)}")
         verdict, against = across(outcomes)
         if verdict == "direction only":  # an equivalence claim without significance decides nothing
             verdict = "inconclusive"
@@ -285,6 +323,28 @@ def _assess_identifiable(setting: str, arm: str):
                           f"paired non-inferiority t-tests per layer, margin {MARGIN} fixed before the run: "
                           + "; ".join(notes) + (f"; above the margin: {', '.join(against)}" if against else ""))
     return assess
+
+
+def _w_asym_arm(record, setting: str) -> str:
+    """The setting's W-Asym arm with the largest κ (the ResNet20 setting has one, ``resnet_kappa``)."""
+    return [a for a, v, _ in arms(record["manifest"]["config"], setting) if v == "w_asym"][-1]
+
+
+def _if_run(setting: str, assess):
+    """``assess(record, arm)`` with the setting's W-Asym arm; "inconclusive" when the setting was not run."""
+    def wrapped(record) -> Assessment:
+        if setting not in settings(record["manifest"]["config"]):
+            return Assessment("—", "inconclusive", f"the {SETTING_LABELS[setting]} setting was not run")
+        return assess(setting, _w_asym_arm(record, setting))(record)
+    return wrapped
+
+
+def _premise_if_run(setting: str, premise: Premise) -> Premise:
+    def check(record):
+        if setting not in settings(record["manifest"]["config"]):
+            return False, f"the {SETTING_LABELS[setting]} setting was not run"
+        return premise.check(record)
+    return Premise(premise.text, check)
 
 
 def _premise_barrier(setting: str) -> Premise:
@@ -363,6 +423,15 @@ CLAIMS = [
           "Identifiable networks merge without alignment: W-Asym (κ = 1) plain interpolation is no worse than "
           "activation-aligned (margin 0.02 nats)", "plain ≈ aligned", _assess_merge("mnist", "w_asym_k1"),
           _premise_barrier("mnist")),
+    Claim("identifiability.resnet20_w_asym_identifiable", _SOURCE,
+          "Neurons of W-Asym ResNet20s (κ = 2, the authors' ResNet setting) are identifiable across runs: identity "
+          "correlation within 0.05 of the optimum for every permutation (block interiors and streams)",
+          "identity ≈ optimal", _if_run(RESNET, _assess_identifiable),
+          _premise_if_run(RESNET, _premise_not_identifiable(RESNET))),
+    Claim("identifiability.resnet20_merge_without_alignment", _SOURCE,
+          "Identifiable ResNet20s merge without alignment: W-Asym (κ = 2) plain interpolation is no worse than "
+          "activation-aligned (margin 0.02 nats)", "plain ≈ aligned", _if_run(RESNET, _assess_merge),
+          _premise_if_run(RESNET, _premise_barrier(RESNET))),
     Claim("identifiability.swap_cost_predicts_moves", _SOURCE,
           "Effective function classes predict alignment: W-Asym units with a small swap cost are the ones "
           "activation matching moves (ρ < 0, both κ)", "swap cost ≈ 0 ⇒ moved", _assess_swap_cost, MOVES),
@@ -380,9 +449,9 @@ def synthetic_text(record: Mapping[str, Any]) -> str:
     """The synthetic tasks in words: per task, each arm's gap optimal − identity and plain midpoint barrier."""
     cfg = record["manifest"]["config"]
     out = []
-    for setting in settings(cfg)[1:]:
+    for setting in [s for s in settings(cfg) if s not in ("mnist", RESNET)]:
         parts = [f"{arm_label(a)} gap {number(gaps(record, setting, a).mean())}, plain barrier "
-                 f"{number(barriers(record, setting, a, 'plain').mean())} nats" for a, _, _ in arms(cfg)]
+                 f"{number(barriers(record, setting, a, 'plain').mean())} nats" for a, _, _ in arms(cfg, setting)]
         out.append(f"**{SETTING_LABELS[setting]}**: " + "; ".join(parts) + ".")
     return "\n\n".join(out) if out else "No synthetic task was run at this scale."
 
@@ -395,4 +464,18 @@ def verdict_text(record: Mapping[str, Any]) -> str:
              f"{number(barriers(record, 'mnist', a, 'plain').mean())} nats, activation-aligned "
              f"{number(barriers(record, 'mnist', a, 'activations').mean())}" for a, _, _ in arms(cfg)]
     return ("On MNIST (mean over hidden layers, then over " + str(cfg["n_pairs"]) + " pairs): " + "; ".join(lines)
-            + ".\n\n" + synthetic_text(record) + "\n\n" + ledger.sentences(CLAIMS, record))
+            + ".\n\n" + synthetic_text(record) + "\n\n" + resnet_text(record) + "\n\n"
+            + ledger.sentences(CLAIMS, record))
+
+
+def resnet_text(record: Mapping[str, Any]) -> str:
+    """The ResNet20 setting in words: per arm, the gap optimal − identity and the plain / activation-aligned midpoint
+    barriers (means over pairs)."""
+    cfg = record["manifest"]["config"]
+    if RESNET not in settings(cfg):
+        return "The ResNet20 setting was not run (``resnet=False``)."
+    parts = [f"{arm_label(a)}: optimal − identity {mean_sd(gaps(record, RESNET, a))}, plain barrier "
+             f"{number(barriers(record, RESNET, a, 'plain').mean())} nats, activation-aligned "
+             f"{number(barriers(record, RESNET, a, 'activations').mean())}" for a, _, _ in arms(cfg, RESNET)]
+    return (f"**ResNet20 ({cfg['resnet_width']}×, CIFAR-10 at {32 // cfg['resnet_downsample']}×"
+            f"{32 // cfg['resnet_downsample']} px)** (mean over permutations, then over pairs): " + "; ".join(parts) + ".")

@@ -6,7 +6,7 @@ claims are that chapter's ledger rows. This chapter judges rows 2-4.
 
 Designs and tests (fixed before the run): each row's ordering claim, **W-Asym < Git Re-Basin < σ-Asym < Standard**,
 is judged from its three adjacent comparisons (:func:`symlib.claims.across`): "reproduced" when all three hold at
-p < 0.05, "mixed" when a part points significantly the other way while another holds. Methods trained as different
+p < 0.05, "mixed" when some parts hold and another does not. Methods trained as different
 networks are compared with one-sided Welch t-tests; methods measured on the *same* trained pairs (Standard and Git
 Re-Basin; the GNN's activation and weight matching) with one-sided Wilcoxon signed-rank tests (:func:`compare`).
 The width claim compares Git Re-Basin's and W-Asym's barriers at the widest width run with those at the narrowest
