@@ -8,6 +8,8 @@ Every metric is ``metric(outputs, targets, *, probabilities=False) -> float``, c
                           ``outputs (N, C)`` logits (or probabilities), ``targets (N,)`` int class labels.
 ``"ece"``                 expected calibration error of the top label, ``Σ_b (n_b / N)·|acc_b − conf_b|``
                           over 15 equal-width confidence bins (L1), from softmax probabilities.
+``"nll"``                 negative log-likelihood of the targets, ``−mean log p(y_n)``, in nats per example:
+                          from logits by ``log_softmax``, from probabilities (a Bayesian predictive) by ``log``.
 ``"r2"``                  coefficient of determination ``1 − SS_res / SS_tot`` of regression outputs.
 ``"kendall_tau"``         Kendall's rank correlation τ-b of regression outputs and targets.
 ========================  ==============================================================================
@@ -64,6 +66,18 @@ def expected_calibration_error(outputs: torch.Tensor, targets: torch.Tensor, *, 
                                               n_bins=n_bins, norm="l1"))
 
 
+def negative_log_likelihood(outputs: torch.Tensor, targets: torch.Tensor, *,
+                            probabilities: bool = False) -> float:
+    """``−mean_n log p(y_n)`` in nats, in float64: ``outputs (N, C)`` logits (``log_softmax``) or, with
+    ``probabilities=True``, probabilities (``log``; a probability of exactly 0 gives ``inf``, as it should).
+    The test loss of Lim et al.'s Table 2 on the sample-averaged predictive (``predictive_nll`` of
+    :mod:`symlib.variational` for one network's samples)."""
+    _labels(outputs, targets, "nll")
+    out = outputs.double()
+    logp = torch.log(out) if probabilities else torch.log_softmax(out, dim=-1)
+    return float(-logp.gather(-1, targets.to(out.device).view(-1, 1)).mean())
+
+
 def _values(outputs: torch.Tensor, targets: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Regression outputs and targets as float64 vectors: ``(N,)`` and ``(N, 1)`` agree with each other (no
     broadcasting to ``(N, N)``); ``(N, K)`` pairs are flattened (pooled over the ``K`` outputs)."""
@@ -96,6 +110,7 @@ def kendall_tau(outputs: torch.Tensor, targets: torch.Tensor, *, probabilities: 
 METRICS: dict[str, Metric] = {
     "acc": accuracy,
     "ece": expected_calibration_error,
+    "nll": negative_log_likelihood,
     "r2": r2,
     "kendall_tau": kendall_tau,
 }
@@ -127,4 +142,4 @@ def compute(names: Sequence[str], outputs: torch.Tensor, targets: torch.Tensor, 
 
 
 __all__ = ["METRICS", "Metric", "accuracy", "check", "compute", "expected_calibration_error", "get", "kendall_tau",
-           "r2"]
+           "negative_log_likelihood", "r2"]

@@ -90,7 +90,9 @@ class ELBO(Objective):
     model takes after its data input, drawn per member from the member's generator. ``kl(params)`` is the
     KL divergence of the posterior from the prior, a function of the member's state (parameters and buffers;
     :func:`symlib.variational.kl`, built with the noise by :func:`symlib.variational.elbo`). Metric ``acc`` is
-    the accuracy of the sample-averaged predictive probabilities.
+    the accuracy of the sample-averaged predictive probabilities; ``nll`` the data term alone,
+    ``mean_s CE(outputs_s, y)`` per example (the "training loss" of Lim et al.'s Figure 4, without the KL, which
+    is a large near-constant at a fixed posterior variance).
     """
 
     def __init__(self, kl: Callable[[Tensors], torch.Tensor], n_train: int,
@@ -105,10 +107,11 @@ class ELBO(Objective):
 
     def sums(self, outputs, targets):
         probs = torch.softmax(outputs, dim=-1).mean(0)
-        return {"correct": (probs.argmax(-1) == targets).sum()}
+        ce = torch.stack([torch.nn.functional.cross_entropy(o, targets, reduction="sum") for o in outputs.unbind(0)])
+        return {"correct": (probs.argmax(-1) == targets).sum(), "nll": ce.mean()}
 
     def finish(self, sums, n):
-        return {"acc": float(sums["correct"]) / n}
+        return {"acc": float(sums["correct"]) / n, "nll": float(sums["nll"]) / n}
 
     def extra_inputs(self, batch_size, generator):
         return tuple(torch.randn(shape, generator=generator) for shape in self.noise(batch_size))

@@ -97,10 +97,26 @@ def test_kendall_tau_is_scipys_tau_b():
 
 
 def test_unknown_metric_names_are_refused_with_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown metric 'accuracy'; known metrics: acc, ece, kendall_tau, r2"):
+    with pytest.raises(ValueError, match=r"unknown metric 'accuracy'; known metrics: acc, ece, kendall_tau, nll, r2"):
         metrics.get("accuracy")
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
         metrics.compute(["acc", "f1"], torch.zeros(2, 2), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="sequence of names"):
         metrics.check("acc")
     assert metrics.check(["acc", "ece"]) == ("acc", "ece")
+
+
+def test_nll_from_logits_is_cross_entropy_and_from_probabilities_is_minus_log():
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(50, 7, generator=g) * 3
+    y = torch.randint(0, 7, (50,), generator=g)
+    expected = float(torch.nn.functional.cross_entropy(logits.double(), y))
+    assert metrics.negative_log_likelihood(logits, y) == pytest.approx(expected, rel=1e-12)
+    probs = torch.softmax(logits.double(), -1)
+    assert metrics.get("nll")(probs, y, probabilities=True) == pytest.approx(expected, rel=1e-12)
+    # a predictive that averages sample probabilities: -log of the mean, not the mean of -log
+    p2 = torch.softmax(torch.randn(50, 7, generator=g, dtype=torch.float64), -1)
+    mix = (probs + p2) / 2
+    assert metrics.get("nll")(mix, y, probabilities=True) == pytest.approx(
+        float(-torch.log(mix[torch.arange(50), y]).mean()), rel=1e-12)
+    assert metrics.get("nll")(torch.tensor([[1.0, 0.0]]), torch.tensor([1]), probabilities=True) == float("inf")
