@@ -24,7 +24,7 @@ from .claims import VERDICTS
 from .formatting import Html, html_table, inline_html, md_escape, minus, minutes
 
 #: Chapters in book order (the ledger lists their claims in this order): a new chapter adds one line here.
-CHAPTERS = ("lmc", "table1", "identifiability", "symmetries", "critical_points", "theory_init", "mli",
+CHAPTERS = ("lmc", "table1", "identifiability", "symmetries", "critical_points", "theory_init", "bayesian", "mli",
             "appendix_a")
 SCALES = ("paper", "small", "ci")  # the verdict is taken at the first scale with a result
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -70,7 +71,9 @@ def welch(a: Sequence[float], b: Sequence[float], alternative: str = "two-sided"
     _need("Welch's t-test", 2, a=len(a), b=len(b))
     if a.std() == 0 and b.std() == 0:
         return _degenerate(a.mean() - b.mean(), alternative)
-    return float(stats.ttest_ind(a, b, equal_var=False, alternative=alternative).pvalue)
+    with warnings.catch_warnings():  # scipy warns when a sample's values are (nearly) identical, e.g. runs at chance
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(a, b, equal_var=False, alternative=alternative).pvalue)
 
 
 def one_sample(a: Sequence[float], popmean: float = 0.0, alternative: str = "two-sided") -> float:
@@ -79,7 +82,9 @@ def one_sample(a: Sequence[float], popmean: float = 0.0, alternative: str = "two
     _need("the one-sample t-test", 2, a=len(a))
     if a.std() == 0:
         return _degenerate(a.mean() - popmean, alternative)
-    return float(stats.ttest_1samp(a, popmean, alternative=alternative).pvalue)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_1samp(a, popmean, alternative=alternative).pvalue)
 
 
 def paired_t(a: Sequence[float], b: Sequence[float], alternative: str = "two-sided", shift: float = 0.0) -> float:

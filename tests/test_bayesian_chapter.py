@@ -2,6 +2,8 @@
 ci preset end to end (a record that passes ``check``), and ``check`` refusing broken or undertrained records."""
 import copy
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -108,3 +110,118 @@ def test_check_refuses_missing_runs_bad_metrics_and_undertrained_standard_networ
     strict["manifest"]["config"]["mlp_bar"] = 0.99
     with pytest.raises(ValueError, match="bar not met"):
         chap.check(strict)
+
+
+# ------------------------------------------------------------------------------------------------ the report
+
+def test_the_notebook_holds_no_logic():
+    import test_reports
+    test_reports.test_notebook_cells_hold_no_logic("bayesian")
+
+
+def test_every_parameter_has_a_label():
+    assert set(chap.PARAMETERS) == set(params.accepted(chap.PRESETS)) - {"recompute"}
+
+
+def test_the_report_reads_the_ci_record(ci_record):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from symlib.plotting import MAX_WIDTH, set_style
+
+    cfg = ci_record["manifest"]["config"]
+    t2 = chap.table2(ci_record)
+    assert len(t2) == 7 + 2 + 8  # 7 arms run, 2 ResNet110 rows "not run", 8 paper rows
+    assert (t2.loc[("ResNet110", "Standard", "ours")] == "not run at this scale").all()
+    assert t2.loc[("MLP-16", "W-Asym", "paper"), "test acc."].startswith("55.16")
+    assert len(chap.control_table(ci_record)) == 3 and len(chap.cost_table(ci_record)) == 7
+    text = chap.verdict_text(ci_record)
+    assert "nan" not in text.split() and all(c.text in text for c in chap.CLAIMS)
+    for c in chap.CLAIMS:
+        assert c.judge(ci_record).verdict in ("reproduced", "direction only", "mixed", "inconclusive",
+                                              "not reproduced", "not testable at this scale")
+    set_style()
+    fig = chap.figure_training_loss(ci_record)
+    assert fig.get_figwidth() <= MAX_WIDTH + 1e-9 and len(fig.axes) == len(cfg["models"])
+    assert all(ax.get_xlabel() == "epoch" and "nats" in ax.get_ylabel() for ax in fig.axes)
+    plt.close(fig)
+
+
+def _record(acc, n_runs=5, seed=0, sd=0.005, other=None):
+    """A record whose arms have the given mean test accuracies ``acc[(model, arm)]`` (and the same value at half the
+    epochs), test NLL 1.5 and ECE 0.03 unless ``other[(model, arm)]`` overrides ``{"test_nll": ..}``; small noise."""
+    cfg = chap.configure({"scale": "ci", "n_runs": n_runs})
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model in cfg["models"]:
+        for arm in chap.arms(cfg, model):
+            for r in range(n_runs):
+                a = acc[(model, arm)] + rng.normal(0, sd)
+                row = {"model": model, "arm": arm, "run": r, "diverged": False, "test_acc": a, "half_acc": a,
+                       "test_nll": 1.5 + rng.normal(0, 0.005), "ece": 0.03 + rng.normal(0, 0.001), "train_nll": 1.4,
+                       "train_acc": a, "epochs": 2, "half_epoch": 1, "curve_train_nll": [2.0, 1.5],
+                       "curve_val_acc": [a, a], "train_time_s": 1.0, "trainable": 10, "posterior_dim": 2}
+                row.update({k: v + rng.normal(0, 0.001) for k, v in (other or {}).get((model, arm), {}).items()})
+                rows.append(row)
+    return {"manifest": {"config": cfg}, "result": {"members": rows, "data": {}}}
+
+
+
+PAPERS_PICTURE = {("mlp8", "standard"): 0.40, ("mlp8", "w_asym"): 0.42, ("mlp16", "standard"): 0.11,
+                  ("mlp16", "w_asym"): 0.40, ("mlp16", "free_start"): 0.11, ("resnet20", "standard"): 0.30,
+                  ("resnet20", "w_asym"): 0.32}
+
+
+def _verdicts(record):
+    return {c.key.split(".")[1]: c.judge(record).verdict for c in chap.CLAIMS}
+
+
+def test_the_papers_picture_is_reproduced_and_the_control_reads_it():
+    r = _record(PAPERS_PICTURE)
+    assert set(_verdicts(r).values()) == {"reproduced"}
+    assert "fails like the standard network" in chap.control_text(r)
+    r = _record({**PAPERS_PICTURE, ("mlp16", "free_start"): 0.40})
+    assert "The control trains" in chap.control_text(r)
+
+
+def test_a_standard_mlp16_that_trains_makes_the_rescue_not_testable():
+    r = _record({**PAPERS_PICTURE, ("mlp16", "standard"): 0.38})
+    v = _verdicts(r)
+    assert v["mlp16_standard_fails"] == "not reproduced" and v["mlp16_w_asym_trains"] == "not testable at this scale"
+    assert "no failure for the control to explain" in chap.control_text(r)
+
+
+def test_at_least_as_good_needs_every_metric_within_its_margin():
+    # equal means, tiny noise: every comparison non-inferior
+    equal = {**PAPERS_PICTURE, ("mlp8", "w_asym"): 0.40, ("resnet20", "w_asym"): 0.30}
+    assert _verdicts(_record(equal))["w_asym_at_least_as_good"] == "reproduced"
+    # W-Asym's test loss worse by 0.2 nats on MLP-8 (margin 0.05) while accuracy holds: mixed
+    worse_loss = _record(equal, other={("mlp8", "w_asym"): {"test_nll": 1.7}})
+    assert _verdicts(worse_loss)["w_asym_at_least_as_good"] == "mixed"
+    # two noisy runs: nothing can be shown either way
+    noisy = _record(equal, n_runs=2, sd=0.05)
+    assert _verdicts(noisy)["w_asym_at_least_as_good"] == "inconclusive"
+
+
+def test_trains_faster_reads_the_accuracy_at_half_the_epochs():
+    slower = _record({**PAPERS_PICTURE, ("mlp8", "w_asym"): 0.38, ("resnet20", "w_asym"): 0.28})
+    assert _verdicts(slower)["w_asym_trains_faster"] == "not reproduced"
+
+
+def test_a_diverged_run_counts_as_chance():
+    r = _record(PAPERS_PICTURE)
+    for row in r["result"]["members"]:
+        if (row["model"], row["arm"]) == ("mlp16", "standard"):
+            row.update(diverged=True, test_acc=None, test_nll=None, ece=None, half_acc=None)
+    assert chap.report.values(r, "mlp16", "standard", "test_acc").tolist() == [0.1] * 5
+    assert _verdicts(r)["mlp16_w_asym_trains"] == "reproduced"
+
+
+def test_the_ledger_reads_the_chapter():
+    from pathlib import Path
+
+    from symlib import ledger
+    from symlib.chapters import planned
+    assert "bayesian" in ledger.CHAPTERS
+    assert all(not c.key.startswith("planned.bayesian") for c in planned.CLAIMS)
+    assert "book/bayesian" in (Path(__file__).resolve().parents[1] / "_toc.yml").read_text()

@@ -6,8 +6,6 @@ from ..claims import Claim
 
 LIM = "Lim et al. 2024"
 CLAIMS = [
-    Claim("planned.bayesian", f"{LIM}, Table 2", "Bayesian W-Asym nets train faster and match or beat standard ones "
-          "(largest gap: MLP-16 test accuracy)", "MLP-16: 55.16 vs 13.54 %"),
     Claim("planned.metanetworks", f"{LIM}, Table 3", "Metanetworks predict test accuracy better from W-Asym weights "
           "(MLP metanetwork R²)", "0.594 vs −0.171"),
 ]
