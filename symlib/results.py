@@ -206,6 +206,20 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _cpu() -> str:
+    """The CPU's model name and the instruction set PyTorch's kernels use on it (``"AMD EPYC (AVX2)"``): results
+    computed with the same code on CPUs of another instruction set can differ in the last bits, and training
+    amplifies that."""
+    import torch
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"{name} ({torch.backends.cpu.get_cpu_capability()})"
+
+
 def manifest(config: dict, wall_time_s: float, device: str, code_root: str) -> dict:
     import torch
     return {
@@ -217,6 +231,7 @@ def manifest(config: dict, wall_time_s: float, device: str, code_root: str) -> d
         "versions": _versions(),
         "device": device,
         "cpu_threads": torch.get_num_threads(),
+        "cpu": _cpu(),
         "seed": config.get("seed"),
         "wall_time_s": round(wall_time_s, 2),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -268,7 +283,8 @@ def load_or_run(compute, config: dict, recompute: bool = False, device: str = "a
 def provenance(record: dict) -> str:
     """One Markdown paragraph: where the numbers on the page come from, and a warning if they are stale."""
     m = record["manifest"]
-    text = (f"Config `{m['config_hash'][:12]}`, computed {m['created_utc']} on {m['device']} in "
+    where = m["device"] + (f", {m['cpu']}" if m.get("cpu") and m["device"] == "cpu" else "")
+    text = (f"Config `{m['config_hash'][:12]}`, computed {m['created_utc']} on {where} in "
             f"{m['wall_time_s'] / 60:.1f} min at commit `{(m.get('git_commit') or 'unknown')[:12]}`"
             + (f", loaded from `{Path(record['loaded_from']).name}`." if record.get("loaded_from") else ", just now."))
     if record.get("stale"):

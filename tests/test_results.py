@@ -70,6 +70,9 @@ def test_load_or_run_stores_loads_and_flags_stale_code(tmp_path, monkeypatch):
     assert again["loaded_from"] and again["stale"] == [] and _Compute.calls == 1
     man = again["manifest"]
     assert man["config_hash"] == config_hash(cfg) and man["code"] == fingerprint(_Compute.__name__)
+    import re  # the CPU and its instruction set: same code on another one can differ in the last bits
+    assert re.fullmatch(r".+ \((DEFAULT|VSX|ZVECTOR|AVX2|AVX512|SVE\d*)\)", man["cpu"]), man["cpu"]
+    assert man["cpu"] in results.provenance(again)
     path = results.result_path("toy", cfg)
     record = json.loads(path.read_text())
     record["manifest"]["code"]["symlib.theory.counting"] = "000000000000"  # as if computed by older code
