@@ -238,3 +238,23 @@ def test_a_dead_builders_claims_are_taken_over_and_a_live_ones_waited_for(data_r
     err = capsys.readouterr().err
     assert "waiting for 1 member(s)" in err and "elsewhere pid 1: w_asym-member_00000" in err
     assert "standard" not in err.split("waiting")[1] and "sigma_asym" not in err.split("waiting")[1]
+
+
+# ------------------------------------------------------------------------------------------- recipes
+
+def test_recipe_identities_are_unchanged_by_entries_that_do_not_define_a_member():
+    """A zoo's folder is named by the hash of its recipe's identity; ``variants``, ``n_members`` and ``quality_bar``
+    are no part of it, so adding ``variants`` kept every zoo already built where it was (hashes pinned from before)."""
+    assert {n: zoo.Zoo(n).hash for n in ("paper", "small", "ci")} == {
+        "paper": "1a50692881d9", "small": "3c0bc9a3f4b6", "ci": "751fd947cc4a"}
+    assert zoo.Zoo("small").directory.name == "small-3c0bc9a3f4b6"
+    for name in ("paper", "small", "ci"):
+        assert zoo.recipe(name)["variants"] == list(VARIANTS) and zoo.Zoo(name).variants == VARIANTS
+
+
+@pytest.mark.parametrize("variants", [[], ["standard", "w_asymm"], "standard", ["w_asym", "w_asym"], None])
+def test_a_recipes_variants_are_checked(monkeypatch, variants):
+    monkeypatch.setitem(zoo.RECIPES, "bad", {**zoo.RECIPES["ci"], "variants": variants})
+    with pytest.raises(ValueError, match="zoo 'bad': recipe entry 'variants' must be a non-empty list") as err:
+        zoo.Zoo("bad")
+    assert "\n" not in str(err.value)

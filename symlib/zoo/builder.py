@@ -83,6 +83,8 @@ class Zoo:
         self.name = name
         self.recipe = recipe(name)
         self.hash = results.config_hash(identity(self.recipe))[:12]
+        #: the variants this zoo holds (the recipe's ``variants``); building, the index and ``info`` cover these only
+        self.variants: tuple[str, ...] = tuple(self.recipe["variants"])
         self.directory = Path(root) if root is not None else zoo_root() / f"{name}-{self.hash}"
         self._data: tuple[Dataset, Dataset, Dataset] | None = None
         self._definitions: store.Definitions | None = None
@@ -200,8 +202,8 @@ class Zoo:
 
     def build(self, n_members: int | None = None, *, device: str = "auto", progress: bool = True,
               batch: int | None = None) -> dict:
-        """Train every missing or invalid member ``< n_members`` of every variant, measure the new ones, write the
-        index and the summary record; returns the summary record. Members already built are kept; members that
+        """Train every missing or invalid member ``< n_members`` of every variant of the recipe, measure the new ones,
+        write the index and the summary record; returns the summary record. Members already built are kept; members that
         other builders of this folder have claimed are theirs (this build waits for them, module docstring).
         ``batch``: members claimed at a time (default: as many as train at once here)."""
         n = self.recipe["n_members"] if n_members is None else int(n_members)
@@ -212,23 +214,24 @@ class Zoo:
         draws = [hyperparameters(rec, i) for i in range(n)]
         source = self.source()
         order = sorted(range(n), key=lambda i: (-draws[i]["epochs"], i))  # rounds of members that finish together
-        done = {(v, i) for v in VARIANTS for i in range(n) if self._record(v, i) is not None}
-        todo_work = sum(draws[i]["epochs"] for v in VARIANTS for i in range(n) if (v, i) not in done) * len(train_ds.y)
+        done = {(v, i) for v in self.variants for i in range(n) if self._record(v, i) is not None}
+        todo_work = len(train_ds.y) * sum(draws[i]["epochs"] for v in self.variants for i in range(n)
+                                          if (v, i) not in done)
         # the route of the whole build, not of one round (a round alone may look small enough to stay in process)
         workers = 1 if todo_work < IN_PROCESS_BELOW else cpu_workers()
         claims = store.Claims(self.directory)
-        bar = tqdm(total=len(VARIANTS) * n - len(done), desc=f"zoo {self.name}: members", disable=not progress)
+        bar = tqdm(total=len(self.variants) * n - len(done), desc=f"zoo {self.name}: members", disable=not progress)
         trained, told = 0, None
         try:
             with session():  # one Ray instance for every round (if the route needs Ray at all)
                 batch = batch or _members_at_once(dev)
                 while True:
-                    for v, i in [(v, i) for v in VARIANTS for i in order if (v, i) not in done]:
+                    for v, i in [(v, i) for v in self.variants for i in order if (v, i) not in done]:
                         if self._record(v, i) is not None:  # built by another builder meanwhile
                             done.add((v, i))
                             bar.update()
                     variant, todo = None, []
-                    for v, i in [(v, i) for v in VARIANTS for i in order if (v, i) not in done]:
+                    for v, i in [(v, i) for v in self.variants for i in order if (v, i) not in done]:
                         if len(todo) == batch or (variant is not None and v != variant):
                             break
                         if not claims.take(_key(v, i)):
@@ -244,7 +247,7 @@ class Zoo:
                         self._train(variant, todo, draws, source, eval_ds, test_ds, dev, claims, done, bar, workers)
                         trained += len(todo)
                         continue
-                    missing = [_key(v, i) for v in VARIANTS for i in range(n) if (v, i) not in done]
+                    missing = [_key(v, i) for v in self.variants for i in range(n) if (v, i) not in done]
                     if not missing:
                         break
                     held = claims.others(missing)
@@ -298,16 +301,16 @@ class Zoo:
 
     def summary(self, n: int) -> dict:
         """Members' records (without weights) and per-variant counts: what chapters read without the weights."""
-        rows = [self.members(v, n) for v in VARIANTS]
+        rows = [self.members(v, n) for v in self.variants]
         return {"members": [{k: v for k, v in r.items() if k not in _NOT_INDEXED} for rs in rows for r in rs],
-                "trainable_parameters": {v: trainable_parameters(self.model(v)) for v in VARIANTS},
-                "total_parameters": sum(p.numel() for p in self.model("standard").parameters()),
+                "trainable_parameters": {v: trainable_parameters(self.model(v)) for v in self.variants},
+                "total_parameters": sum(p.numel() for p in self.model(self.variants[0]).parameters()),
                 "directory": str(self.directory), "n_members": n, "recipe": dict(self.recipe)}
 
     def write_index(self) -> int:
         """``index.csv``, ``curves.csv`` and ``README.txt`` from every valid member on disk (so a killed build's stale
         index is rewritten by the next build, or by ``python -m symlib.zoo info``); returns the rows written."""
-        rows = [self._record(v, i) for v in VARIANTS for i in self.on_disk(v)[0]]
+        rows = [self._record(v, i) for v in self.variants for i in self.on_disk(v)[0]]
         rows = [r for r in rows if r is not None]
         self.directory.mkdir(parents=True, exist_ok=True)
         columns = list(dict.fromkeys(k for r in rows for k in r if k not in _NOT_INDEXED))
@@ -324,7 +327,7 @@ class Zoo:
         store.write_atomically(self.directory / "index.csv", index.getvalue())
         store.write_atomically(self.directory / "curves.csv", curves.getvalue())
         store.write_atomically(self.directory / "README.txt", _README.format(
-            name=self.name, variants=", ".join(VARIANTS), eval_train=self.recipe["eval_train_size"],
+            name=self.name, variants=", ".join(self.variants), eval_train=self.recipe["eval_train_size"],
             test=self.recipe["test_size"], recipe=json.dumps(identity(self.recipe))))
         return len(rows)
 

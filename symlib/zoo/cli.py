@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..variants import VARIANTS
 from .builder import Zoo, check_quality
 from .recipes import RECIPES, zoo_root
 
@@ -30,10 +29,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def info(zoo: Zoo) -> str:
-    """What is on disk: valid members per variant (all indices, not the recipe's size), stale or corrupt ones, and
-    claims of builders at work; rewrites ``index.csv`` / ``curves.csv`` from the members on disk."""
+    """What is on disk: valid members per variant of the recipe (all indices, not the recipe's size), stale or corrupt
+    ones, and claims of builders at work; rewrites ``index.csv`` / ``curves.csv`` from the members on disk."""
     counts, notes = {}, []
-    for v in VARIANTS:
+    for v in zoo.variants:
         found, problems = zoo.on_disk(v)
         counts[v] = len(found)
         contiguous = found == list(range(len(found)))
@@ -41,7 +40,7 @@ def info(zoo: Zoo) -> str:
             notes.append(f"{v}: indices {found[0]}-{found[-1]} with gaps")
         notes.extend(f"{v}: {k} {why} (retrained by the next build)" for why, k in sorted(problems.items()))
     n = zoo.recipe["n_members"]
-    lines = [f"zoo {zoo.name!r} in {zoo.directory}: " + ", ".join(f"{v} {counts[v]}" for v in VARIANTS)
+    lines = [f"zoo {zoo.name!r} in {zoo.directory}: " + ", ".join(f"{v} {counts[v]}" for v in zoo.variants)
              + f" valid members on disk (recipe default: {n} per variant)"]
     if any(counts.values()):
         rows = zoo.write_index()

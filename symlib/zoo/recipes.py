@@ -13,6 +13,7 @@ from ..architectures.resnet8 import figlu_std_for
 from ..data import Dataset, cifar_augment, load_cifar10
 from ..seeding import derive_seed, numpy_rng
 from ..training import Member, TrainConfig
+from ..variants import VARIANTS
 
 NAME = "zoo"
 
@@ -20,10 +21,12 @@ _PAPER: dict[str, Any] = dict(
     seed=0, widths=[16, 32, 64], image_size=32, train_size=50000, test_size=10000, eval_train_size=10000,
     batch_size=512, epochs_min=10, epochs_max=40, peak_epoch=5.0, optimizer="adamw",
     lr_scale=0.5, lr_exponent=[0.0, 2.0], weight_decay_exponent=[1.0, 5.0], label_smoothing_max=0.2,
-    n_fix=8, n_fix_head=8, kappa=2.0, figlu_gain=1.0, translate=2, cutout=4)
-#: Named zoo recipes. ``n_members`` (per variant) is the default size, not part of a member's identity;
-#: ``quality_bar`` is the training-quality floor the recipe was chosen by (mean test accuracy over the
-#: non-diverged members of each variant), checked by :func:`check_quality`.
+    n_fix=8, n_fix_head=8, kappa=2.0, figlu_gain=1.0, translate=2, cutout=4, variants=list(VARIANTS))
+#: Named zoo recipes. Three entries do not define a member, so they are not part of the zoo's identity (its folder
+#: name): ``variants``, the variants the zoo holds (names of :data:`symlib.variants.VARIANTS`; member ``i`` of a
+#: variant is the same whichever others are built beside it); ``n_members`` (per variant), the default size; and
+#: ``quality_bar``, the training-quality floor the recipe was chosen by (mean test accuracy over the non-diverged
+#: members of each of its variants), checked by :func:`symlib.zoo.check_quality`.
 RECIPES: dict[str, dict[str, Any]] = {
     # Table 8 and Appendix E.3-E.4 verbatim, with the authors' code where the text is silent (AdamW, triangular
     # learning rate peaking at epoch 5, κ = 2, min(8, C_in) fixed filters: metanet_data/ of cptq/asymmetric-networks).
@@ -45,7 +48,7 @@ RECIPES: dict[str, dict[str, Any]] = {
            "translate": 1, "cutout": 2, "n_members": 3, "quality_bar": None},
 }
 #: Recipe entries that do not define a member (so they are not part of the zoo's identity).
-_NOT_IDENTITY = ("n_members", "quality_bar")
+_NOT_IDENTITY = ("n_members", "quality_bar", "variants")
 
 
 class MissingZoo(FileNotFoundError):
@@ -53,10 +56,17 @@ class MissingZoo(FileNotFoundError):
 
 
 def recipe(name: str) -> dict[str, Any]:
-    """The recipe of zoo ``name`` (a copy), or a ``ValueError`` listing the names."""
+    """The recipe of zoo ``name`` (a copy), or a ``ValueError`` listing the names, or one saying its ``variants``
+    entry is malformed."""
     if name not in RECIPES:
         raise ValueError(f"unknown zoo {name!r}; named zoos: {', '.join(RECIPES)}")
-    return dict(RECIPES[name])
+    rec = dict(RECIPES[name])
+    variants = rec.get("variants")
+    if (not isinstance(variants, (list, tuple)) or not variants or len(set(variants)) != len(variants)
+            or not set(variants) <= set(VARIANTS)):
+        raise ValueError(f"zoo {name!r}: recipe entry 'variants' must be a non-empty list of distinct variants "
+                         f"among {', '.join(VARIANTS)}; got {variants!r}")
+    return rec
 
 
 def identity(rec: Mapping[str, Any]) -> dict[str, Any]:
