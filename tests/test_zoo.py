@@ -258,3 +258,46 @@ def test_a_recipes_variants_are_checked(monkeypatch, variants):
     with pytest.raises(ValueError, match="zoo 'bad': recipe entry 'variants' must be a non-empty list") as err:
         zoo.Zoo("bad")
     assert "\n" not in str(err.value)
+
+
+def test_a_quality_bar_names_only_known_keys(monkeypatch):
+    monkeypatch.setitem(zoo.RECIPES, "bad", {**zoo.RECIPES["ci"], "variants": ["standard", "w_asym"],
+                                             "quality_bar": {"sigma_asym": 0.3}})
+    with pytest.raises(ValueError, match="quality_bar keys must be among every variant, sd, standard, w_asym"):
+        zoo.recipe("bad")
+
+
+def _record(accs, variants=None):
+    members = [{"variant": v, "member": i, "diverged": a is None, "test_acc": a}
+               for v, acc in accs.items() for i, a in enumerate(acc)]
+    return {"result": {"members": members, **({"recipe": {"variants": variants}} if variants else {})}}
+
+
+def test_the_quality_bar_can_ask_for_a_spread_of_accuracies():
+    """A metanet zoo's bar: every variant's mean test accuracy >= 35 % and its sd >= 5 points, over the members that
+    did not diverge; a zoo that misses either fails with every miss named."""
+    bar = {"every variant": 0.35, "sd": 0.05}
+    spread = [0.30, 0.40, 0.50, None]  # mean 40 %, sd 10 points; the diverged member is left out
+    narrow = [0.39, 0.40, 0.41]  # mean 40 %, sd 1 point
+    assert zoo.check_quality(_record({"standard": spread, "w_asym": spread}), bar, ["standard", "w_asym"]) == \
+        pytest.approx({"standard": 0.40, "w_asym": 0.40})
+    stats = zoo.accuracy_stats(_record({"standard": spread}), ["standard"])["standard"]
+    assert stats["n"] == 3 and stats["sd"] == pytest.approx(0.10)
+    with pytest.raises(ValueError, match=r"sd >= 5 points.*: w_asym sd 1\.0 points < 5$"):
+        zoo.check_quality(_record({"standard": spread, "w_asym": narrow}), bar, ["standard", "w_asym"])
+    low = [a - 0.1 for a in narrow]
+    with pytest.raises(ValueError, match=r"standard mean 30\.0 % < 35 %, standard sd 1\.0 points < 5"):
+        zoo.check_quality(_record({"standard": low, "w_asym": spread}), bar, ["standard", "w_asym"])
+    # the variants checked: given, else the recipe's in a zoo's summary, else all three (the chapters' records)
+    two = _record({"standard": spread, "w_asym": spread}, ["standard", "w_asym"])
+    assert set(zoo.check_quality(two, bar)) == {"standard", "w_asym"}
+    with pytest.raises(ValueError, match="no trained member in variant.*sigma_asym"):
+        zoo.check_quality(_record({"standard": spread, "w_asym": spread}), bar)
+    # the MLI zoos' bars: a floor on the standard mean and on every variant's
+    mli = {"standard": 0.45, "every variant": 0.30}
+    three = {"standard": spread, "sigma_asym": spread, "w_asym": [0.2, 0.3]}
+    with pytest.raises(ValueError, match=r"standard mean >= 45 %, every variant mean >= 30 %.*: standard mean 40\.0 % "
+                                         r"< 45 %, w_asym mean 25\.0 % < 30 %$"):
+        zoo.check_quality(_record(three), mli)
+    with pytest.raises(ValueError, match=r"standard mean 40\.0 % < 45 %$"):
+        zoo.check_quality(_record({**three, "w_asym": spread}), mli)

@@ -41,10 +41,10 @@ both write the same bits, atomically. Claim files are no part of the zoo, and ``
 
 :mod:`symlib.authors_zoo` reads the zoo the authors published (Zenodo record 13883507) into our networks.
 """
-from .builder import Zoo, check_quality, load_member
+from .builder import Zoo, accuracy_stats, check_quality, load_member
 from .cli import main
 from .recipes import (NAME, RECIPES, MissingZoo, augment, data, hyperparameters, identity, member, model_config, recipe,
                       zoo_root)
 
-__all__ = ["Zoo", "RECIPES", "recipe", "MissingZoo", "check_quality", "augment", "load_member", "model_config",
-           "member", "hyperparameters", "data", "zoo_root", "NAME", "identity", "main"]
+__all__ = ["Zoo", "RECIPES", "recipe", "MissingZoo", "check_quality", "accuracy_stats", "augment", "load_member",
+           "model_config", "member", "hyperparameters", "data", "zoo_root", "NAME", "identity", "main"]

@@ -337,18 +337,42 @@ def load_member(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[
     return store.npz_states(path)
 
 
-def check_quality(record: Mapping[str, Any], bar: Mapping[str, float] | None) -> dict[str, float]:
-    """Mean test accuracy of the non-diverged members per variant; raises ``ValueError`` if it is below ``bar``
-    (``{"standard": a, "every variant": b}``; ``None``: no bar)."""
-    members = record["result"]["members"] if "result" in record else record["members"]
-    accs = {v: [m["test_acc"] for m in members if m["variant"] == v and not m["diverged"]] for v in VARIANTS}
+def accuracy_stats(record: Mapping[str, Any], variants: tuple[str, ...] | list[str] | None = None
+                   ) -> dict[str, dict[str, float]]:
+    """``{variant: {"n", "mean", "sd"}}``: how many members trained (did not diverge) and the mean and sample standard
+    deviation (``ddof=1``; 0 for one member) of their test accuracies. ``record``: a zoo's summary record (or its
+    ``result``) or any record with ``members`` (``variant``, ``diverged``, ``test_acc``); ``variants``: default the
+    recipe's in a zoo's summary, else :data:`~symlib.variants.VARIANTS`. A variant with no trained member raises
+    ``ValueError``."""
+    result = record["result"] if "result" in record else record
+    if variants is None:
+        variants = result.get("recipe", {}).get("variants", VARIANTS)
+    accs = {v: [m["test_acc"] for m in result["members"] if m["variant"] == v and not m["diverged"]] for v in variants}
     if not all(accs.values()):
         raise ValueError(f"no trained member in variant(s) {[v for v, a in accs.items() if not a]}")
-    means = {v: float(np.mean(a)) for v, a in accs.items()}
+    return {v: {"n": len(a), "mean": float(np.mean(a)), "sd": float(np.std(a, ddof=1)) if len(a) > 1 else 0.0}
+            for v, a in accs.items()}
+
+
+def check_quality(record: Mapping[str, Any], bar: Mapping[str, float] | None,
+                  variants: tuple[str, ...] | list[str] | None = None) -> dict[str, float]:
+    """Mean test accuracy of the non-diverged members per variant (:func:`accuracy_stats`); raises ``ValueError``
+    naming every miss if the zoo is below ``bar`` (a recipe's ``quality_bar``: ``"every variant"`` / ``"<variant>"``
+    floors on the mean, ``"sd"`` a floor on every variant's standard deviation; ``None``: no bar)."""
+    stats = accuracy_stats(record, variants)
     if bar:
-        low = [f"{v} {100 * a:.1f} %" for v, a in means.items()
-               if a < bar["every variant"] or (v == "standard" and a < bar["standard"])]
+        low = [f"{v} mean {100 * s['mean']:.1f} % < {100 * floor:.0f} %" for v, s in stats.items()
+               for floor in (bar.get("every variant"), bar.get(v)) if floor is not None and s["mean"] < floor]
+        if "sd" in bar:
+            low += [f"{v} sd {100 * s['sd']:.1f} points < {100 * bar['sd']:.0f}" for v, s in stats.items()
+                    if s["sd"] < bar["sd"]]
         if low:
-            raise ValueError(f"zoo below its training-quality bar (standard >= {100 * bar['standard']:.0f} %, every "
-                             f"variant >= {100 * bar['every variant']:.0f} % mean test accuracy): {', '.join(low)}")
-    return means
+            raise ValueError(f"zoo below its training-quality bar ({_bar_words(bar)}; test accuracy over the trained "
+                             f"members): {', '.join(low)}")
+    return {v: s["mean"] for v, s in stats.items()}
+
+
+def _bar_words(bar: Mapping[str, float]) -> str:
+    """A bar in words: ``"standard mean >= 60 %, every variant mean >= 50 %"`` (and ``"sd >= 5 points"``)."""
+    return ", ".join(f"sd >= {100 * f:.0f} points" if k == "sd" else f"{k} mean >= {100 * f:.0f} %"
+                     for k, f in bar.items())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .builder import Zoo, check_quality
+from .builder import Zoo, accuracy_stats, check_quality
 from .recipes import RECIPES, zoo_root
 
 
@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         print(info(zoo))
         return
     record = zoo.build(args.members, device=args.device)
-    means = check_quality(record, zoo.recipe["quality_bar"])
+    stats = accuracy_stats(record, zoo.variants)
     print(f"zoo {zoo.name!r}: {record['result']['n_members']} members per variant in {zoo.directory} "
-          f"({record['result']['trained_now']} trained now, {record['result']['build_time_s'] / 60:.1f} min); mean test "
-          f"accuracy " + ", ".join(f"{v} {100 * a:.1f} %" for v, a in means.items()))
+          f"({record['result']['trained_now']} trained now, {record['result']['build_time_s'] / 60:.1f} min); test "
+          f"accuracy (mean ± sd) " + ", ".join(f"{v} {100 * s['mean']:.1f} ± {100 * s['sd']:.1f} %"
+                                               for v, s in stats.items()))
+    check_quality(record, zoo.recipe["quality_bar"], zoo.variants)

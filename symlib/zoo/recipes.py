@@ -25,8 +25,10 @@ _PAPER: dict[str, Any] = dict(
 #: Named zoo recipes. Three entries do not define a member, so they are not part of the zoo's identity (its folder
 #: name): ``variants``, the variants the zoo holds (names of :data:`symlib.variants.VARIANTS`; member ``i`` of a
 #: variant is the same whichever others are built beside it); ``n_members`` (per variant), the default size; and
-#: ``quality_bar``, the training-quality floor the recipe was chosen by (mean test accuracy over the non-diverged
-#: members of each of its variants), checked by :func:`symlib.zoo.check_quality`.
+#: ``quality_bar``, the training-quality floor the recipe was chosen by, over the non-diverged members of each of
+#: its variants (checked by :func:`symlib.zoo.check_quality`; ``None``: no bar): ``"every variant"`` and
+#: ``"<variant>"`` (e.g. ``"standard"``) are floors on the mean test accuracy of every variant / of that one,
+#: ``"sd"`` a floor on every variant's standard deviation of test accuracy (sample sd, ``ddof=1``).
 RECIPES: dict[str, dict[str, Any]] = {
     # Table 8 and Appendix E.3-E.4 verbatim, with the authors' code where the text is silent (AdamW, triangular
     # learning rate peaking at epoch 5, κ = 2, min(8, C_in) fixed filters: metanet_data/ of cptq/asymmetric-networks).
@@ -49,6 +51,8 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 #: Recipe entries that do not define a member (so they are not part of the zoo's identity).
 _NOT_IDENTITY = ("n_members", "quality_bar", "variants")
+#: Keys a ``quality_bar`` may hold besides the variants' names.
+_BAR_KEYS = ("every variant", "sd")
 
 
 class MissingZoo(FileNotFoundError):
@@ -56,8 +60,8 @@ class MissingZoo(FileNotFoundError):
 
 
 def recipe(name: str) -> dict[str, Any]:
-    """The recipe of zoo ``name`` (a copy), or a ``ValueError`` listing the names, or one saying its ``variants``
-    entry is malformed."""
+    """The recipe of zoo ``name`` (a copy), or a ``ValueError`` listing the names, or one saying which of its
+    ``variants`` / ``quality_bar`` entries is malformed."""
     if name not in RECIPES:
         raise ValueError(f"unknown zoo {name!r}; named zoos: {', '.join(RECIPES)}")
     rec = dict(RECIPES[name])
@@ -66,6 +70,10 @@ def recipe(name: str) -> dict[str, Any]:
             or not set(variants) <= set(VARIANTS)):
         raise ValueError(f"zoo {name!r}: recipe entry 'variants' must be a non-empty list of distinct variants "
                          f"among {', '.join(VARIANTS)}; got {variants!r}")
+    bar = rec.get("quality_bar")
+    if bar is not None and (not bar or not set(bar) <= set(_BAR_KEYS) | set(variants)):
+        raise ValueError(f"zoo {name!r}: quality_bar keys must be among {', '.join(_BAR_KEYS + tuple(variants))}; "
+                         f"got {sorted(bar) if bar else bar!r}")
     return rec
 
 
