@@ -301,3 +301,38 @@ def test_the_quality_bar_can_ask_for_a_spread_of_accuracies():
         zoo.check_quality(_record(three), mli)
     with pytest.raises(ValueError, match=r"standard mean 40\.0 % < 45 %$"):
         zoo.check_quality(_record({**three, "w_asym": spread}), mli)
+
+
+def test_the_metanet_recipes_hold_standard_and_w_asym():
+    """The metanet zoos' paper and ci recipes define the same members as the interpolation zoos' (other variants,
+    other size); the small one is its own."""
+    assert zoo.Zoo("metanet_paper").hash == zoo.Zoo("paper").hash and zoo.Zoo("metanet_ci").hash == zoo.Zoo("ci").hash
+    assert zoo.identity(zoo.recipe("metanet_paper")) == zoo.identity(zoo.recipe("paper"))
+    for name in ("metanet_paper", "metanet_small", "metanet_ci"):
+        assert zoo.recipe(name)["variants"] == ["standard", "w_asym"]
+    assert zoo.recipe("metanet_paper")["n_members"] == 10000 and zoo.recipe("metanet_small")["n_members"] >= 300
+    assert zoo.recipe("metanet_small")["quality_bar"] == {"every variant": 0.35, "sd": 0.05}
+
+
+def test_a_zoo_holds_its_recipes_variants_only(ci_zoo, capsys):
+    """The metanet zoos hold standard and W-Asym members only: the build trains, indexes, summarises and checks those,
+    and member i of a variant is the member i of every zoo of the same identity (here the ci zoo's), bit for bit."""
+    z, _ = ci_zoo
+    zoo.main(["build", "metanet_ci", "--members", "2", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "zoo 'metanet_ci': 2 members per variant" in out and "sigma_asym" not in out and "w_asym" in out
+    m = zoo.Zoo("metanet_ci")
+    assert m.directory.parent == z.directory.parent and m.directory != z.directory
+    assert sorted(p.name for p in m.directory.iterdir() if p.is_dir()) == ["standard", "w_asym"]
+    index = pd.read_csv(m.directory / "index.csv")
+    assert sorted(zip(index.variant, index.member)) == [("standard", 0), ("standard", 1), ("w_asym", 0), ("w_asym", 1)]
+    assert "members of the variants standard, w_asym." in (m.directory / "README.txt").read_text()
+    summary = m.stored_summary(2)["result"]
+    assert {r["variant"] for r in summary["members"]} == {"standard", "w_asym"}
+    assert set(summary["trainable_parameters"]) == {"standard", "w_asym"}
+    assert set(zoo.check_quality(summary, {"every variant": 0.0})) == {"standard", "w_asym"}
+    assert zoo.cli.info(m).startswith(f"zoo 'metanet_ci' in {m.directory}: standard 2, w_asym 2 valid")
+    for v in ("standard", "w_asym"):
+        for i in range(2):
+            assert m.member_key(v, i) == z.member_key(v, i)
+            assert _sha(m._paths(v, i)[0]) == _sha(z._paths(v, i)[0])
