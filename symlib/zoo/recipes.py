@@ -32,8 +32,8 @@ _PAPER: dict[str, Any] = dict(
 RECIPES: dict[str, dict[str, Any]] = {
     # Table 8 and Appendix E.3-E.4 verbatim, with the authors' code where the text is silent (AdamW, triangular
     # learning rate peaking at epoch 5, κ = 2, min(8, C_in) fixed filters: metanet_data/ of cptq/asymmetric-networks).
-    # 300 members per
-    # variant, as the MLI experiment (the metanetwork chapter grows it to 10,000). A GPU box.
+    # 300 members per variant, as the MLI experiment (the metanetwork chapter's "metanet_paper" holds the same members,
+    # standard and W-Asym, at 10,000 per variant). A GPU box.
     "paper": {**_PAPER, "n_members": 300, "quality_bar": {"standard": 0.60, "every variant": 0.50}},
     # 2 CPU cores: chosen by the training-quality bar alone, before any claim was computed on it (see the
     # chapter "Monotonic linear interpolation", section "The small zoo"):
