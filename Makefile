@@ -47,11 +47,12 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build _build/src --path-output . --builder html --quiet
 	@echo "The book is in _build/html/index.html"
 
-# CI: unit tests, then every notebook at scale ci under nbval (results and the ci zoo in a scratch folder), then the
+# CI: unit tests, then every notebook at scale ci under nbval (results and the ci zoos in a scratch folder), then the
 # ci book with warnings as errors
 test: $(STAMP)
 	rm -rf _build/ci && mkdir -p _build/ci/nbval
 	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m symlib.zoo build ci
+	SYMLIB_ZOO=$(CURDIR)/_build/ci/zoo SYMLIB_RESULTS=$(CURDIR)/_build/ci/results $(PY) -m symlib.zoo build metanet_ci
 	for nb in $(NOTEBOOKS); do \
 	  $(PY) -m symlib.notebook $$nb _build/ci/nbval/$$(basename $$nb) --prepare-only -p scale ci -p recompute true; \
 	done
