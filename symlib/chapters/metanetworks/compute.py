@@ -30,7 +30,14 @@ Presets. ``paper``: the paper's (10,000 members per variant, the four metanets a
 learning rates, 50 epochs, batch 128, weight decay 10⁻²). ``small`` (2 CPU cores): the same training on the
 ``metanet_small`` zoo (300 members per variant), whose recipe and training-quality bar are the zoo's (every variant's
 members: mean test accuracy ≥ 35 %, sd ≥ 5 points), fixed before any metanet was trained and checked by
-:func:`check`. ``ci``: a smoke test on a dozen tiny members.
+:func:`check`; the MLP and StatNN only, by cost alone, measured before any metanet saw the zoo (synthetic inputs of
+the zoo's shape, 150 training rows of 78,042 weights, one thread, beside a zoo build): one epoch of the six learning
+rates takes the MLP ~1.6 s, StatNN ~0.1 s, the DMC ~84 s (its first convolutions run over the whole 78,042-entry
+vector: ~70 min a fit) and DeepSets over 400 s (every weight an element of the set), so the DMC and DeepSets run at
+``paper`` (a GPU) only. ``ci``: all four, a smoke test on a dozen tiny members.
+
+The learning rates of a fit train as parallel tasks (one thread each, :func:`symlib.training.train_members` with
+every core as a worker, one Ray instance for the whole run): a member's result does not depend on the route.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ from tqdm.auto import tqdm
 from ... import params
 from ...metanets import (KINDS, LEARNING_RATES, PAPER_TRAINING, MetanetConfig, WeightData, fit_metanet,
                          permutation_augment, predict, scores, split, weight_data, zoo_networks)
+from ...distributed import cpu_workers, session
 from ...seeding import derive_seed
 from ...zoo import RECIPES, Zoo, check_quality, model_config
 
@@ -61,7 +69,8 @@ _PAPER = dict(zoo="metanet_paper", n_members=RECIPES["metanet_paper"]["n_members
               weight_decay=PAPER_TRAINING["weight_decay"], controls=list(CONTROLS))
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": _PAPER,
-    "small": {**_PAPER, "zoo": "metanet_small", "n_members": RECIPES["metanet_small"]["n_members"]},
+    "small": {**_PAPER, "zoo": "metanet_small", "n_members": RECIPES["metanet_small"]["n_members"],
+              "kinds": ["mlp", "statnn"]},
     "ci": {**_PAPER, "zoo": "metanet_ci", "n_members": RECIPES["metanet_ci"]["n_members"], "n_runs": 2,
            "lrs": [1e-3, 1e-2], "epochs": 3},
 }
@@ -111,8 +120,6 @@ def _rows(data: WeightData, members: Any) -> np.ndarray:
 def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
     """Every fit of :func:`fits` for every run: its chosen learning rate and epoch, validation R², test R², Kendall τ,
     RMSE and the test members' predictions; the members' accuracies and draws; wall times. JSON-able."""
-    import torch
-
     zoo = Zoo(cfg["zoo"])
     n = cfg["n_members"]
     records = {v: zoo.members(v, n) for v in VARIANTS}  # MissingZoo names the command that builds them
@@ -129,29 +136,9 @@ def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
 
     out, timings = [], {}
     todo = [(r, *f) for r in range(cfg["n_runs"]) for f in fits(cfg)]
-    for r, variant, kind, control in tqdm(todo, desc="metanetworks: fits", mininterval=5):
-        seed = derive_seed(cfg["seed"], "metanetworks", "run", r)
-        data, X = data_for(variant, kind, control)
-        tr, va, te = (_rows(data, idx.tolist()) for idx in split(n, seed))
-        splits = tuple(torch.from_numpy(s) for s in (tr, va, te))
-        augment = (functools.partial(permutation_augment, network=model_config(zoo.recipe, variant))
-                   if control == "augmented" else None)
-        net = MetanetConfig(kind, X.shape[1])
-        t0 = time.perf_counter()
-        fit = fit_metanet(net, X, data.y, splits, lrs=cfg["lrs"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                          weight_decay=cfg["weight_decay"], seed=seed, augment=augment,
-                          shuffle_targets=control == "shuffled", device=device)
-        seconds = time.perf_counter() - t0
-        timings[f"{variant}/{kind}/{control}"] = timings.get(f"{variant}/{kind}/{control}", 0.0) + seconds
-        pred = predict(net, fit["state"], X[splits[2]])
-        truth = data.y[splits[2]]
-        out.append({"run": r, "variant": variant, "kind": kind, "control": control, "lr": fit["lr"],
-                    "epoch": fit["epoch"], "val_r2": fit["val_r2"], "test_r2": fit["test_r2"],
-                    "test_kendall_tau": fit["test_kendall_tau"],
-                    "test_rmse": float(torch.sqrt(torch.mean((pred - truth) ** 2))),
-                    "diverged_lrs": fit["diverged"], "n_train": len(tr), "n_val": len(va), "n_test": len(te),
-                    "test_members": [data.members[i] for i in te], "predictions": pred.tolist(),
-                    "targets": truth.tolist(), "seconds": seconds})
+    with session():
+        for r, variant, kind, control in tqdm(todo, desc="metanetworks: fits", mininterval=5):
+            out.append(_fit(cfg, zoo, n, r, variant, kind, control, data_for, timings, device))
     members = [{"variant": v, "member": rec["member"], **{k: rec.get(k) for k in
                                                           ("test_acc", "lr", "weight_decay", "label_smoothing",
                                                            "epochs", "diverged")}}
@@ -160,6 +147,35 @@ def run(cfg: Mapping[str, Any], device: str = "auto") -> dict[str, Any]:
             "input_sizes": {f"{v}/{s}": int(d.X.shape[1]) for (v, s), d in inputs.items()},
             "zoo_directory": str(zoo.directory), "zoo_recipe_hash": zoo.hash,
             "diverged": {v: sum(bool(r["diverged"]) for r in records[v]) for v in VARIANTS}}
+
+
+def _fit(cfg, zoo, n, r, variant, kind, control, data_for, timings, device) -> dict[str, Any]:
+    """One fit of run ``r`` (:func:`run`): the metanet trained, its test predictions and scores; adds its wall time
+    to ``timings``."""
+    import torch
+
+    seed = derive_seed(cfg["seed"], "metanetworks", "run", r)
+    data, X = data_for(variant, kind, control)
+    tr, va, te = (_rows(data, idx.tolist()) for idx in split(n, seed))
+    splits = tuple(torch.from_numpy(s) for s in (tr, va, te))
+    augment = (functools.partial(permutation_augment, network=model_config(zoo.recipe, variant))
+               if control == "augmented" else None)
+    net = MetanetConfig(kind, X.shape[1])
+    t0 = time.perf_counter()
+    fit = fit_metanet(net, X, data.y, splits, lrs=cfg["lrs"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                      weight_decay=cfg["weight_decay"], seed=seed, augment=augment,
+                      shuffle_targets=control == "shuffled", device=device, workers=cpu_workers())
+    seconds = time.perf_counter() - t0
+    timings[f"{variant}/{kind}/{control}"] = timings.get(f"{variant}/{kind}/{control}", 0.0) + seconds
+    pred = predict(net, fit["state"], X[splits[2]])
+    truth = data.y[splits[2]]
+    return {"run": r, "variant": variant, "kind": kind, "control": control, "lr": fit["lr"],
+            "epoch": fit["epoch"], "val_r2": fit["val_r2"], "test_r2": fit["test_r2"],
+            "test_kendall_tau": fit["test_kendall_tau"],
+            "test_rmse": float(torch.sqrt(torch.mean((pred - truth) ** 2))),
+            "diverged_lrs": fit["diverged"], "n_train": len(tr), "n_val": len(va), "n_test": len(te),
+            "test_members": [data.members[i] for i in te], "predictions": pred.tolist(),
+            "targets": truth.tolist(), "seconds": seconds}
 
 
 def check(record: Mapping[str, Any]) -> None:
