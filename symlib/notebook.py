@@ -48,7 +48,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 #: config, built by ``make zoo``). A test holds this against the modules each computation imports.
 NEEDS = {"lmc": ("MNIST",), "table1": ("CIFAR-10", "Cora"), "identifiability": ("MNIST", "CIFAR-10"),
          "symmetries": ("MNIST",), "critical_points": (), "theory_init": ("MNIST", "CIFAR-10"),
-         "bayesian": ("CIFAR-10",), "mli": ("zoo", "CIFAR-10"), "appendix_a": ("zoo", "CIFAR-10")}
+         "bayesian": ("CIFAR-10",), "mli": ("zoo", "CIFAR-10"), "appendix_a": ("zoo", "CIFAR-10"),
+         "metanetworks": ("zoo",)}
 
 
 class MissingInput(RuntimeError):
@@ -160,15 +161,14 @@ _FETCHERS = {"Cora": "PyG's Planetoid", "ogbn-arxiv": "the ogb package"}
 
 
 def _check_zoo(stem: str, cfg: dict, why: str) -> str:
-    from .variants import VARIANTS
     from .zoo import Zoo
     zoo = Zoo(cfg["zoo"])
     n = max(int(cfg.get("n_members") or 0), 2 * int(cfg.get("n_pairs") or 0))
-    missing = {v: n - len(zoo.built(v, n)) for v in VARIANTS}
+    missing = {v: n - len(zoo.built(v, n)) for v in zoo.variants}
     if any(missing.values()):
         raise MissingInput(
             f"{stem} computes ({why}) and reads {n} members per variant of the zoo {cfg['zoo']!r} in {zoo.directory}, "
-            f"which lacks {sum(missing.values())} of {n * len(VARIANTS)}: build it with `make zoo SCALE={cfg['zoo']}` "
+            f"which lacks {sum(missing.values())} of {n * len(zoo.variants)}: build it with `make zoo SCALE={cfg['zoo']}` "
             f"(`python -m symlib.zoo build {cfg['zoo']} --members {n}`), or set SYMLIB_ZOO to where it was built")
     return f"zoo {cfg['zoo']!r} ({n} members per variant) in {zoo.directory}"
 
