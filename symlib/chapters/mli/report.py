@@ -282,10 +282,15 @@ def zoo_build_text(record: Mapping[str, Any]) -> str:
     if summary is None:
         return (f"The zoo: {integer(cfg['n_members'])} members per variant (its build record, with the build's time "
                 f"and device, is not among the stored results).")
-    m = summary["manifest"]
+    m, res = summary["manifest"], summary["result"]
+    commit = f"commit `{(m['git_commit'] or 'unknown')[:12]}`"
+    total = res["n_members"] * len(res["recipe"].get("variants") or VARIANTS)
+    if res.get("trained_now", total) < total:  # a resumed or re-indexed build: its time is not the zoo's
+        return (f"The zoo: {integer(cfg['n_members'])} members per variant; its record was written by a build that "
+                f"trained {integer(res['trained_now'])} of its {integer(total)} members ({minutes(res['build_time_s'])} "
+                f"on {m['device']}, {commit}) and found the others built, so the whole zoo's build time is not in it.")
     return (f"The zoo: {integer(cfg['n_members'])} members per variant, built in "
-            f"{minutes(summary['result']['build_time_s'])} on {m['device']} "
-            f"(commit `{(m['git_commit'] or 'unknown')[:12]}`).")
+            f"{minutes(res['build_time_s'])} on {m['device']} ({commit}).")
 
 
 def verdict_summary(record: Mapping[str, Any]) -> dict[str, Any]:
