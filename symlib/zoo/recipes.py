@@ -62,10 +62,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     # epochs peaking at epoch 0.5; 300 members per variant. Third candidate. Its pilot (its own members 0-23 per
     # variant, the keep-rule written before it ran): standard 40.4 ± 5.3 %, W-Asym 36.6 ± 5.1 % (none diverged),
     # 6.3 min for the 48 members on 2 cores (an AVX2 EPYC; 7.9 s a member, 600 members ~80 min): adopted.
-    # The full zoo (300 per variant, built 2026-12-01; its last 408 members in 79 min on 2 cores, 45 of them beside a test run)
-    # MISSED the bar: standard 41.3 ± 5.18 %, W-Asym 37.7 ± 4.95 % (sd < 5 points), so no metanet has been trained
-    # on it and the chapter waits in book/drafts/. Epochs explain most of a member's accuracy (W-Asym by epochs 1..5:
-    # 30.1, 35.7, 39.0, 40.8, 42.8 %, sd 1.8-2.1 points within each). The next candidate is chosen by the same bar.
+    # The full zoo (300 per variant, built 2026-12-01; its last 408 members in 79 min on 2 cores, part of it beside
+    # a test run) MISSED the bar: standard 41.3 ± 5.18 %, W-Asym 37.7 ± 4.95 % (sd < 5 points), so no metanet has
+    # been trained on it and the chapter waits in book/drafts/. Epochs explain most of a member's accuracy (W-Asym by
+    # epochs 1..5: 30.1, 35.7, 39.0, 40.8, 42.8 %, sd 1.8-2.1 points within each). The next candidate is chosen by
+    # the same bar.
     # The candidates before it missed: RandInt(2, 9) epochs over Table 8's whole lr range (pilot of its members 0-23:
     # standard 45.8 ± 4.9 %, W-Asym 36.3 ± 7.7 %, 20.7 s a member), which showed W-Asym members with lr < 10^-2.5
     # reaching 30.0 % (n = 11) and above it 41.7 % (n = 13), accuracy rising with epochs; RandInt(3, 7) epochs and
