@@ -67,6 +67,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     # been trained on it and the chapter waits in book/drafts/. Epochs explain most of a member's accuracy (W-Asym by
     # epochs 1..5: 30.1, 35.7, 39.0, 40.8, 42.8 %, sd 1.8-2.1 points within each). The next candidate is chosen by
     # the same bar.
+    # Fourth candidate (2026-12-01; keep-rule written before its pilot: every variant's pilot mean >= 36 % and sd >=
+    # 5.5 points, about one standard error above the bar at n = 48, and <= 12 s a member): lr_exponent [0, 1.5],
+    # RandInt(1, 6) epochs, all else as above. Pilot of its own members 0-47 per variant: standard 41.7 ± 5.6 %,
+    # W-Asym 34.7 ± 6.5 %, 19.1 min for the 96 members (11.9 s a member): not adopted (W-Asym mean below 35 %).
     # The candidates before it missed: RandInt(2, 9) epochs over Table 8's whole lr range (pilot of its members 0-23:
     # standard 45.8 ± 4.9 %, W-Asym 36.3 ± 7.7 %, 20.7 s a member), which showed W-Asym members with lr < 10^-2.5
     # reaching 30.0 % (n = 11) and above it 41.7 % (n = 13), accuracy rising with epochs; RandInt(3, 7) epochs and
