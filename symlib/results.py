@@ -39,7 +39,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: scheduling: tests hold results independent of where they ran), left out of fingerprints so editing them never
 #: stales a result.
 NOT_FINGERPRINTED = ("symlib.results", "symlib.params", "symlib.claims", "symlib.stats", "symlib.plotting",
-                     "symlib.ledger", "symlib.notebook", "symlib.distributed", "symlib.store")
+                     "symlib.ledger", "symlib.notebook", "symlib.distributed", "symlib.store",
+                     "symlib.zoo.named_recipes")
+#: ``symlib.zoo.named_recipes`` holds the zoos' recipes as values: a result that read a zoo is stale when the hash
+#: of that zoo's recipe (recorded as ``zoo_recipe_hash``, or a zoo build record's ``recipe_hash``) differs from the
+#: recipe's now, whatever happened to the other recipes.
 
 
 def project_root() -> Path:
@@ -178,7 +182,15 @@ def stale_modules(record: dict) -> list[str]:
         return ["(no code fingerprint in this record)"]
     main = next(iter(stored))
     now = fingerprint(record["manifest"].get("code_root", main))
-    return sorted(m for m in set(stored) | set(now) if stored.get(m) != now.get(m))
+    stale = sorted(m for m in set(stored) | set(now)
+                   if stored.get(m) != now.get(m) and m not in NOT_FINGERPRINTED)
+    config = record["manifest"].get("config") or {}
+    read = (record.get("result") or {}).get("zoo_recipe_hash") or config.get("recipe_hash")
+    if read and config.get("zoo"):
+        from .zoo.recipes import recipe_hash  # here: symlib.zoo imports this module
+        if recipe_hash(config["zoo"]) != read:
+            stale.append(f"symlib.zoo.named_recipes[{config['zoo']!r}]")
+    return stale
 
 
 # ------------------------------------------------------------------------------------------- manifest

@@ -84,6 +84,29 @@ def test_load_or_run_stores_loads_and_flags_stale_code(tmp_path, monkeypatch):
     assert fresh["stale"] == [] and _Compute.calls == 2
 
 
+def test_a_zoo_result_is_stale_when_its_own_recipe_changes_not_another(tmp_path, monkeypatch):
+    """Recipes are values (symlib.zoo.named_recipes, outside fingerprints): a result that read zoo "small" records
+    its recipe's hash, and only a change to that recipe stales it."""
+    from symlib.zoo import named_recipes, recipes
+    assert "symlib.zoo.named_recipes" not in fingerprint("symlib.chapters.mli.compute")
+    assert "symlib.zoo.recipes" in fingerprint("symlib.chapters.mli.compute")
+    record = {"manifest": {"config": {"scale": "small", "zoo": "small"},
+                           "code": fingerprint("symlib.chapters.mli.compute"),
+                           "code_root": "symlib.chapters.mli.compute"},
+              "result": {"zoo_recipe_hash": recipes.recipe_hash("small")}}
+    assert results.stale_modules(record) == []
+    record["manifest"]["code"]["symlib.zoo.named_recipes"] = "000000000000"  # a record from before the split
+    assert results.stale_modules(record) == []
+    monkeypatch.setitem(named_recipes.RECIPES, "metanet_small",
+                        {**named_recipes.RECIPES["metanet_small"], "epochs_max": 99})
+    assert results.stale_modules(record) == []
+    monkeypatch.setitem(named_recipes.RECIPES, "small", {**named_recipes.RECIPES["small"], "epochs_max": 99})
+    assert results.stale_modules(record) == ["symlib.zoo.named_recipes['small']"]
+    build = {"manifest": {"config": {"zoo": "small", "recipe_hash": "3c0bc9a3f4b6"},
+                          "code": fingerprint("symlib.zoo"), "code_root": "symlib.zoo"}, "result": {}}
+    assert results.stale_modules(build) == ["symlib.zoo.named_recipes['small']"]
+
+
 def test_committed_results_are_fresh_and_clean(committed_results):
     """What the book renders must come from the code in this commit (CI fails on a stale or -dirty result)."""
     from symlib import ledger

@@ -1,10 +1,11 @@
 """The CIFAR-10 zoo of Lim et al. (2024, Section 5.3, Appendix E.3-E.4) as a dataset: many small ResNets per variant.
 
-A zoo is named by its **recipe** (:data:`RECIPES`, :mod:`symlib.zoo.recipes`: ``"paper"``, ``"small"``, ``"ci"``
-for the interpolation chapters, ``"metanet_paper"``, ``"metanet_small"``, ``"metanet_ci"`` for the metanetwork
-chapter): the variants it holds (all three, or standard and W-Asym for the metanet zoos), the architecture
-(:class:`~symlib.architectures.ResNet8` in the authors' layout, through the architecture registry), the data, the
-training recipe and the hyper-parameter sampler of the paper's Table 8. Member ``i`` of a variant is defined by the
+A zoo is named by its **recipe** (:data:`RECIPES`: the values in :mod:`symlib.zoo.named_recipes`, what they mean in
+:mod:`symlib.zoo.recipes`; ``"paper"``, ``"small"``, ``"ci"`` for the interpolation chapters, ``"metanet_paper"``,
+``"metanet_small"``, ``"metanet_ci"`` for the metanetwork chapter): the variants it holds (all three, or standard
+and W-Asym for the metanet zoos), the architecture (:class:`~symlib.architectures.ResNet8` in the authors' layout,
+through the architecture registry), the data, the training recipe and the hyper-parameter sampler of the paper's
+Table 8. Member ``i`` of a variant is defined by the
 recipe (less its ``variants``, ``n_members`` and ``quality_bar``) and ``i`` alone — its sampled hyper-parameters and
 its init / data seeds depend on nothing else, and are the **same in every variant** (a paired design: variant
 differences are not sampling noise) — so a zoo grows by training more indices and keeps every member already built.
