@@ -25,7 +25,7 @@ from .formatting import Html, html_table, inline_html, md_escape, minus, minutes
 
 #: Chapters in book order (the ledger lists their claims in this order): a new chapter adds one line here.
 CHAPTERS = ("lmc", "table1", "identifiability", "symmetries", "critical_points", "theory_init", "bayesian", "mli",
-            "appendix_a")
+            "appendix_a", "metanetworks")
 SCALES = ("paper", "small", "ci")  # the verdict is taken at the first scale with a result
 
 
