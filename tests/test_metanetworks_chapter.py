@@ -145,3 +145,23 @@ def test_table3_says_which_metanets_were_not_run():
     assert table.loc[("DMC", "ours"), "W-Asym R²"] == "not run at this scale"
     assert table.loc[("DMC", "paper"), "W-Asym R²"] == "0.967"  # the paper's row stays
     assert table.loc[("MLP", "ours"), "Standard R²"].startswith("0.2")
+
+
+def test_the_shuffled_control_text_says_when_the_control_fails():
+    base = np.linspace(0.1, 0.3, 5)
+    noise = np.array([-0.08, 0.03, -0.12, 0.05, -0.02])  # scattered about 0: the control holds
+    scores = {("standard", "mlp", ""): base, ("w_asym", "mlp", ""): base + 0.5,
+              ("standard", "mlp", "shuffled"): noise, ("w_asym", "mlp", "shuffled"): noise}
+    rec = {"manifest": {"config": {"kinds": ["mlp"], "controls": ["shuffled"], "lrs": [1e-3, 1e-2], "epochs": 50}},
+           "result": {"fits": [{"run": r, "variant": v, "kind": k, "control": c, "test_r2": s[r],
+                                "test_kendall_tau": 0.0, "test_rmse": 0.05, "predictions": [], "targets": [],
+                                "test_members": []} for (v, k, c), s in scores.items() for r in range(5)]}}
+    assert "does not leak the target" in chap.shuffled_text(rec) and "does not." not in chap.shuffled_text(rec)
+    for f in rec["result"]["fits"]:
+        if (f["variant"], f["control"]) == ("w_asym", "shuffled"):
+            f["test_r2"] += 0.4  # every run above 0: p = 1/32, the control fails on W-Asym only
+    text = chap.shuffled_text(rec)
+    assert "**On the W-Asym zoo it does not.**" in text and "standard zoo it does not" not in text
+    assert "2 rates × 50 epochs" in text and "beats its shuffled control in 5 of 5 runs" in text
+    rec["manifest"]["config"]["controls"] = []
+    assert chap.shuffled_text(rec) == "The shuffled-target control was not run at this scale."
