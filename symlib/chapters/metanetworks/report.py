@@ -278,8 +278,8 @@ def shuffled_text(record: Mapping[str, Any]) -> str:
     if "shuffled" not in cfg["controls"] or "mlp" not in cfg["kinds"]:
         return "The shuffled-target control was not run at this scale."
     parts, failed = [], []
-    for variant in VARIANTS:
-        sh = _values(record, variant, "mlp", "test_r2", "shuffled")
+    shuffled = {v: _values(record, v, "mlp", "test_r2", "shuffled") for v in VARIANTS}
+    for variant, sh in shuffled.items():
         p = stats.wilcoxon(sh, np.zeros_like(sh), "greater")
         parts.append(f"on the {ZOO_NAMES[variant]} zoo R² {mean_sd(sh, 3)}, above 0 in {int((sh > 0).sum())} of "
                      f"{len(sh)} runs (one-sided exact Wilcoxon, R² > 0: {stats.format_p(p)})")
@@ -289,7 +289,7 @@ def shuffled_text(record: Mapping[str, Any]) -> str:
     if not failed:
         return text + " It does on every zoo: the pipeline does not leak the target."
     for variant in failed:
-        true, sh = _values(record, variant, "mlp", "test_r2"), _values(record, variant, "mlp", "test_r2", "shuffled")
+        true, sh = _values(record, variant, "mlp", "test_r2"), shuffled[variant]
         text += (f" **On the {ZOO_NAMES[variant]} zoo it does not.** Training on any targets moves a metanet's "
                  f"output along the directions in which the weight vectors vary most, and the learning rate and "
                  f"epoch are then chosen by validation R² on the members' true accuracies (the paper's protocol: "
