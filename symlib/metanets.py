@@ -51,8 +51,9 @@ learning rate from :data:`LEARNING_RATES` and the epoch by validation R² (the a
 metrics of the epoch with the best validation R²), split 50/25/25 by member with a seeded permutation
 (:func:`split`; the authors split in file order), test R² and Kendall τ (:mod:`symlib.metrics`). Training goes
 through :func:`symlib.training.train_members` with :class:`~symlib.objectives.MeanSquaredError`. The controls:
-``shuffle_targets=True`` (training targets permuted among training members; validation and test keep the truth)
-and the hyper-parameter-only model.
+``shuffle_targets=True`` (training targets permuted among training members; validation and test keep the truth),
+the same with ``shuffle_validation=True`` (validation targets permuted too: the choice of learning rate and epoch
+blind to the truth) and the hyper-parameter-only model.
 """
 from __future__ import annotations
 
@@ -395,8 +396,9 @@ def _best(history: Mapping[str, list], lr: float) -> tuple[float, int, float]:
 def fit_metanet(cfg: MetanetConfig, X: torch.Tensor, y: torch.Tensor, splits: tuple[torch.Tensor, ...], *,
                 lrs: Sequence[float] = LEARNING_RATES, epochs: int = PAPER_TRAINING["epochs"],
                 batch_size: int = PAPER_TRAINING["batch_size"], weight_decay: float = PAPER_TRAINING["weight_decay"],
-                seed: int = 0, augment: Any = None, shuffle_targets: bool = False, device: str = "auto",
-                workers: int | None = None, store: Any = None, progress: bool = False) -> dict[str, Any]:
+                seed: int = 0, augment: Any = None, shuffle_targets: bool = False, shuffle_validation: bool = False,
+                device: str = "auto", workers: int | None = None, store: Any = None,
+                progress: bool = False) -> dict[str, Any]:
     """Train metanet ``cfg`` on rows ``splits[0]`` of ``X (N, in_dim)``, ``y (N,)`` once per learning rate in
     ``lrs`` (AdamW, ``weight_decay``, ``batch_size``, constant rate, MSE; :func:`symlib.training.train_members`),
     pick the learning rate and epoch with the best R² on rows ``splits[1]``, and measure R² and Kendall τ on rows
@@ -407,20 +409,28 @@ def fit_metanet(cfg: MetanetConfig, X: torch.Tensor, y: torch.Tensor, splits: tu
     validation epoch (the authors' ``train.py`` reports the test metrics of that epoch) without keeping every
     epoch's weights. ``augment`` is a :class:`~symlib.batches.TensorBatches` augmentation (e.g.
     ``functools.partial(permutation_augment, network=ResNet8Config())``); ``shuffle_targets`` permutes the training
-    targets among the training rows (seeded): the control that should score R² ≈ 0. Every member starts from the
+    targets among the training rows (seeded): the control that should score R² ≈ 0. ``shuffle_validation`` (only
+    with ``shuffle_targets``) also permutes the validation targets among the validation rows (seeded, another
+    draw), so the learning rate and epoch are chosen blind to the truth; the training path is the shuffled
+    control's, step for step, and the test targets stay true. Every member starts from the
     same initialisation and data order (seeded by ``seed``). ``store`` is ``train_members``' member store, off by
     default: a stored member's key fingerprints the training loop's code, not this module's.
 
     Returns ``{"lr", "epoch", "val_r2", "test_r2", "test_kendall_tau", "val_r2_curves": {lr: [per epoch]},
     "diverged": [lrs], "state"}``.
     """
+    if shuffle_validation and not shuffle_targets:
+        raise ValueError("shuffle_validation=True is the blind shuffled control: it needs shuffle_targets=True")
     train_idx, val_idx, test_idx = splits
     y = y.float()
-    y_train = y[train_idx]
+    y_train, y_val = y[train_idx], y[val_idx]
     if shuffle_targets:
         y_train = y_train[torch.from_numpy(numpy_rng(seed, "metanets", "shuffled targets").permutation(len(y_train)))]
+    if shuffle_validation:
+        y_val = y_val[torch.from_numpy(numpy_rng(seed, "metanets", "shuffled validation targets")
+                                       .permutation(len(y_val)))]
     source = TensorBatches(X[train_idx].float(), y_train, batch_size, augment)
-    val = (X[val_idx].float(), y[val_idx])
+    val = (X[val_idx].float(), y_val)
     init_seed, data_seed = derive_seed(seed, "metanets", "init"), derive_seed(seed, "metanets", "data")
 
     def member(lr: float, n_epochs: int) -> Member:

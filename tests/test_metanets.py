@@ -188,6 +188,27 @@ def test_a_metanet_learns_a_learnable_target_and_the_shuffled_control_does_not()
     assert shuffled["epoch"] < 12 and max(shuffled["val_r2_curves"][shuffled["lr"]]) == shuffled["val_r2"]
 
 
+def test_the_blind_shuffled_control_chooses_on_shuffled_validation_targets_along_the_same_path():
+    X, y = _synthetic()
+    splits = split(len(y), seed=1)
+    cfg = MetanetConfig("mlp", X.shape[1], hidden=32)
+    kw = dict(lrs=(1e-3, 1e-2), epochs=12, batch_size=32, seed=1, device="cpu", workers=1, shuffle_targets=True)
+    shuffled = fit_metanet(cfg, X, y, splits, **kw)
+    blind = fit_metanet(cfg, X, y, splits, shuffle_validation=True, **kw)
+    val, test = splits[1], splits[2]
+    # its chosen network is judged on validation targets that are not the truth ...
+    assert r2(predict(cfg, blind["state"], X[val]), y[val]) != pytest.approx(blind["val_r2"], abs=1e-3)
+    assert blind["val_r2_curves"] != shuffled["val_r2_curves"]
+    # ... and tested on the true test targets
+    assert r2(predict(cfg, blind["state"], X[test]), y[test]) == pytest.approx(blind["test_r2"], abs=1e-6)
+    # the training path is the shuffled control's: the same targets, start and batches (one epoch: nothing to choose)
+    one = {**kw, "lrs": (1e-2,), "epochs": 1}
+    a, b = fit_metanet(cfg, X, y, splits, **one), fit_metanet(cfg, X, y, splits, **one, shuffle_validation=True)
+    assert all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"]) and a["val_r2"] != b["val_r2"]
+    with pytest.raises(ValueError, match="needs shuffle_targets=True"):
+        fit_metanet(cfg, X, y, splits, **{**kw, "shuffle_targets": False}, shuffle_validation=True)
+
+
 class _FakeZoo:
     """What zoo_networks reads of a symlib.zoo.Zoo: records and (init, final) states; member 1 diverged."""
 

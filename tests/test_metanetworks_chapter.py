@@ -46,6 +46,7 @@ def test_fits_cover_every_metanet_on_both_zoos_and_the_controls():
     assert [x for x in f if not x[2]] == [(v, k, "") for v in chap.VARIANTS for k in KINDS]
     assert ("standard", "mlp", "augmented") in f and ("w_asym", "mlp", "augmented") not in f  # standard only
     assert ("w_asym", "statnn", "hparams") in f and ("w_asym", "mlp", "shuffled") in f
+    assert ("standard", "mlp", "blind") in f and ("w_asym", "mlp", "blind") in f
 
 
 @pytest.fixture(scope="module")
@@ -163,5 +164,18 @@ def test_the_shuffled_control_text_says_when_the_control_fails():
     text = chap.shuffled_text(rec)
     assert "**On the W-Asym zoo it does not.**" in text and "standard zoo it does not" not in text
     assert "2 rates × 50 epochs" in text and "beats its shuffled control in 5 of 5 runs" in text
+    assert "not tested at this scale" in text
+    # the blind control (validation targets shuffled too) decides the reading, by the rule fixed before it ran
+    rec["manifest"]["config"]["controls"] = ["shuffled", "blind"]
+    blind = [{**f, "control": "blind", "test_r2": noise[f["run"]]} for f in rec["result"]["fits"]
+             if f["control"] == "shuffled"]
+    rec["result"]["fits"] += blind
+    text = chap.shuffled_text(rec)
+    assert "not above 0, as the reading predicts" in text and "not tested" not in text
+    assert "higher in 5 of 5 runs" in text
+    for f in blind:
+        if f["variant"] == "w_asym":
+            f["test_r2"] += 0.4
+    assert "above 0 even so" in chap.shuffled_text(rec)
     rec["manifest"]["config"]["controls"] = []
     assert chap.shuffled_text(rec) == "The shuffled-target control was not run at this scale."
