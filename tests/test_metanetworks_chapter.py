@@ -179,3 +179,20 @@ def test_the_shuffled_control_text_says_when_the_control_fails():
     assert "above 0 even so" in chap.shuffled_text(rec)
     rec["manifest"]["config"]["controls"] = []
     assert chap.shuffled_text(rec) == "The shuffled-target control was not run at this scale."
+
+
+def test_the_cost_text_splits_the_run_and_sets_a_small_run_against_its_budget():
+    timings = {"standard/mlp/": 300.0, "w_asym/mlp/": 200.0, "standard/statnn/": 15.0, "w_asym/statnn/": 15.0,
+               "standard/mlp/shuffled": 250.0, "w_asym/mlp/shuffled": 140.0, "standard/statnn/hparams": 12.0,
+               "w_asym/statnn/hparams": 12.0}
+    rec = {"manifest": {"config": {"zoo": "metanet_small", "controls": ["hparams", "shuffled"]}, "device": "cpu",
+                        "wall_time_s": 1000.0},
+           "result": {"timings_s": timings}}
+    text = chap.cost_text(rec)
+    assert text.startswith("This run took 17 min: 9 min for the metanets of Table 3 and 7 min for the controls")
+    assert "; MLP, shuffled targets: 6 min)" in text and "the metanets fit it and the controls take it over" in text
+    assert chap.SMALL_BUDGET_MIN == 15
+    rec["manifest"]["wall_time_s"] = 800.0
+    assert chap.cost_text(rec).endswith("it fits.")
+    rec["manifest"]["config"]["zoo"] = "metanet_ci"
+    assert "budget" not in chap.cost_text(rec)

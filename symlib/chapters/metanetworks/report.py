@@ -31,9 +31,9 @@ from ...formatting import integer, mean_sd, minutes, number, percent
 from ...plotting import METHOD_COLORS, new_figure
 from .compute import CONTROLS, VARIANTS
 
-__all__ = ["CLAIMS", "KIND_LABELS", "PAPER_TABLE3", "PARAMETERS", "augmentation_text", "controls_table",
-           "cost_table", "figure_scatter", "figure_zoo_accuracy", "fits_frame", "shuffled_text", "table3",
-           "verdict_text", "zoo_table"]
+__all__ = ["CLAIMS", "KIND_LABELS", "PAPER_TABLE3", "PARAMETERS", "SMALL_BUDGET_MIN", "augmentation_text",
+           "controls_table", "cost_table", "cost_text", "figure_scatter", "figure_zoo_accuracy", "fits_frame",
+           "shuffled_text", "table3", "verdict_text", "zoo_table"]
 
 _SOURCE = "Lim et al. 2024, Table 3"
 KIND_LABELS = {"mlp": "MLP", "dmc": "DMC", "deepsets": "DeepSets", "statnn": "StatNN"}
@@ -149,6 +149,28 @@ def cost_table(record: Mapping[str, Any]) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.names = ["fit", "zoo"]
     return out
+
+
+#: The chapter's budget at ``small`` (the issue that asked for it): minutes on 2 CPU cores from the stored zoo.
+SMALL_BUDGET_MIN = 15
+
+
+def cost_text(record: Mapping[str, Any]) -> str:
+    """The run's wall time split into Table 3's metanets and the controls, set against :data:`SMALL_BUDGET_MIN` when
+    the run is a ``small`` one on a CPU."""
+    t, m = record["result"]["timings_s"], record["manifest"]
+    metanets = sum(v for k, v in t.items() if not k.split("/")[2])
+    controls = {c: sum(v for k, v in t.items() if k.split("/")[2] == c) for c in m["config"]["controls"]}
+    text = (f"This run took {minutes(m['wall_time_s'])}: {minutes(metanets)} for the metanets of Table 3 and "
+            f"{minutes(sum(controls.values()))} for the controls ("
+            + "; ".join(f"{CONTROL_LABELS[c]}: {minutes(v)}" for c, v in controls.items()) + ").")
+    if m["config"]["zoo"] == "metanet_small" and m["device"] == "cpu":
+        fits = m["wall_time_s"] <= 60 * SMALL_BUDGET_MIN
+        text += (f" The page's budget at `small` is {SMALL_BUDGET_MIN} min on two CPU cores: "
+                 + ("it fits." if fits else
+                    ("the metanets fit it and the controls take it over." if metanets <= 60 * SMALL_BUDGET_MIN
+                     else "it is over, the metanets alone included.")))
+    return text
 
 
 # ------------------------------------------------------------------------------------------------- figures
