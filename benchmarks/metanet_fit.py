@@ -10,8 +10,8 @@ so the zoo need not be built. The profiled arm trains one learning rate (10⁻³
 :func:`symlib.metanets.fit_metanet` in this process on one thread, under :mod:`cProfile`, and splits its time into
 the optimizer step (``symlib.training._adamw_``), the backward pass (autograd's engine), the batches
 (``TensorBatches.epoch``: gathering and stacking the rows), the validation pass after each epoch
-(``evaluate_stacked``, with the one test pass at the end) and the rest (the forward pass and the loop's bookkeeping); the chosen epoch's retraining is
-in the total. ``--full`` adds the wall time of one whole fit of the chapter's training: the six learning rates,
+(``evaluate_stacked``, with the one test pass at the end) and the rest (the forward pass and the loop's
+bookkeeping); the chosen epoch's retraining is in the total. ``--full`` adds the wall time of one whole fit of the chapter's training: the six learning rates,
 50 epochs, on every core (one Ray task per rate), the chosen epoch retrained.
 
 GEMM FLOPs of an epoch: the first layer's forward and weight gradient on the training rows (``2·2·n·D·h``) and its
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import sys
 import time
@@ -31,14 +30,14 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from population import gemm_peak  # noqa: E402
+from population import gemm_peak, show_and_write  # noqa: E402
 
 from symlib.distributed import cpu_workers, session  # noqa: E402
-from symlib.metanets import (HIDDEN, LEARNING_RATES, PAPER_TRAINING, MetanetConfig, fit_metanet,  # noqa: E402
-                             input_size, split)
+from symlib.metanets import (HIDDEN, LEARNING_RATES, PAPER_TRAINING,  # noqa: E402
+                             MetanetConfig, fit_metanet, input_size, split)
+from symlib.architectures import build_model  # noqa: E402
 from symlib.metrics import kendall_tau  # noqa: E402
 from symlib.zoo import RECIPES, model_config  # noqa: E402
-from symlib.architectures import build_model  # noqa: E402
 
 #: (label, how a cProfile row is recognised: file suffix and function name, cumulative time)
 PARTS = {"optimizer step (AdamW)": ("training.py", "_adamw_"),
@@ -110,14 +109,7 @@ def main() -> None:
         out.update(full_fit_workers=cpu_workers(), full_fit_chosen_epoch=full["epoch"],
                    full_fit_member_epochs=len(LEARNING_RATES) * PAPER_TRAINING["epochs"]
                    + (full["epoch"] if full["epoch"] != PAPER_TRAINING["epochs"] else 0))
-    for k, v in out.items():
-        if isinstance(v, dict):
-            print(f"{k}:", ", ".join(f"{a} {100 * b:.0f} %" for a, b in v.items()))
-        else:
-            print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-        print(f"wrote {args.json}")
+    show_and_write(out, args.json)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -59,6 +60,19 @@ def gemm_peak(device: torch.device, n: int = 4096, repeats: int = 5) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     return 2 * n ** 3 * repeats / (time.perf_counter() - t0)
+
+
+def show_and_write(out: dict, json_path: str | None) -> None:
+    """Print the figures ``out`` a line each (a dict of shares as percentages) and, if ``json_path``, write them
+    there as JSON."""
+    for k, v in out.items():
+        if isinstance(v, dict):
+            print(f"{k}:", ", ".join(f"{a} {100 * b:.0f} %" for a, b in v.items()))
+        else:
+            print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {json_path}")
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ otherwise idle machine.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from population import forward_flops, gemm_peak  # noqa: E402
+from population import forward_flops, gemm_peak, show_and_write  # noqa: E402
 
 from symlib import zoo as zoo_module  # noqa: E402
 from symlib.devices import resolve_device  # noqa: E402
@@ -124,11 +123,7 @@ def main() -> None:
         "paper_zoo_h100_bf16_hours": paper_flops / H100_BF16_DENSE / 3600,
         "paper_zoo_hours_at_builder_rate": paper_flops / (flops / build_s) / 3600,
     }
-    for k, v in out.items():
-        print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-        print(f"wrote {args.json}")
+    show_and_write(out, args.json)
 
 
 if __name__ == "__main__":
