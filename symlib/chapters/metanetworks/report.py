@@ -313,9 +313,9 @@ def shuffled_text(record: Mapping[str, Any]) -> str:
     cfg = record["manifest"]["config"]
     if "shuffled" not in cfg["controls"] or "mlp" not in cfg["kinds"]:
         return "The shuffled-target control was not run at this scale."
-    parts, failed = [], []
+    parts, failed, shuffled = [], [], {}
     for variant in VARIANTS:
-        _, p, words = _above_zero(record, variant, "shuffled")
+        shuffled[variant], p, words = _above_zero(record, variant, "shuffled")
         parts.append(f"on the {ZOO_NAMES[variant]} zoo {words}")
         if p < 0.05:
             failed.append(variant)
@@ -325,7 +325,7 @@ def shuffled_text(record: Mapping[str, Any]) -> str:
     blind = "blind" in cfg["controls"]
     for variant in failed:
         zoo = ZOO_NAMES[variant]
-        true, sh = _values(record, variant, "mlp", "test_r2"), _values(record, variant, "mlp", "test_r2", "shuffled")
+        true, sh = _values(record, variant, "mlp", "test_r2"), shuffled[variant]
         text += (f" **On the {zoo} zoo it does not.** Training on any targets moves a metanet's output along the "
                  f"directions in which the weight vectors vary most, and the learning rate and epoch are then chosen "
                  f"by validation R² on the members' true accuracies (the paper's protocol: {len(cfg['lrs'])} rates × "
